@@ -1,0 +1,13 @@
+from .formatting import PackScribbleInputs
+from .geometric import (ScribbleGaussianBlur, ScribblePad,
+                        ScribbleRandomCrop, ScribbleRandomFlip,
+                        ScribbleRandomResize, ScribbleRandomRotate)
+from .loading import (LoadScribbleAnnotations, LoadScribbleImageFromFile,
+                      check_label_file, read_label_png)
+
+__all__ = [
+    'PackScribbleInputs', 'ScribbleGaussianBlur', 'ScribblePad',
+    'ScribbleRandomCrop', 'ScribbleRandomFlip', 'ScribbleRandomResize',
+    'ScribbleRandomRotate', 'LoadScribbleAnnotations',
+    'LoadScribbleImageFromFile', 'check_label_file', 'read_label_png'
+]

@@ -1,0 +1,3 @@
+from .phase_switch_hook import PhaseSwitchHook
+
+__all__ = ['PhaseSwitchHook']

@@ -1,0 +1,6 @@
+from .checkpoint import allow_mmengine_checkpoints
+from .dist_utils import replace_sync_bn, setup_cpu_distributed
+
+__all__ = [
+    'allow_mmengine_checkpoints', 'replace_sync_bn', 'setup_cpu_distributed'
+]
