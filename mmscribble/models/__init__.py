@@ -1,0 +1,2 @@
+from . import heads, layers, losses, segmentors  # noqa: F401
+from .data_preprocessor import ScribbleDataPreProcessor  # noqa: F401

@@ -1,0 +1,3 @@
+from .scribble_encoder_decoder import ScribbleEncoderDecoder
+
+__all__ = ['ScribbleEncoderDecoder']
