@@ -1,0 +1,4 @@
+from .partial_cross_entropy_loss import (PartialCrossEntropyLoss,
+                                         partial_cross_entropy)
+from .eigenspace_loss import EigenspaceLoss, eigenspace_loss
+from .soft_entropy_loss import SoftEntropyLoss, soft_entropy_loss

@@ -1,0 +1,304 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""Time and peak memory of the URSS random walk and eigenspace loss.
+
+Measures forward + backward of:
+
+* the head's feature path after the backbone neck, as in the authors'
+  head: ``[RandomWalk] -> 3x3 conv + BN + ReLU -> 1x1 classifier``,
+  without the walk, with the paper's walk (``similarity='raw'``) and
+  with the authors' projected one;
+* the eigenspace loss (Eq. 9) with ``T_phi(P)`` by index operations
+  (flip and translation) and by the dense computing matrices of Eq. 10.
+
+Usage::
+
+    python tools/benchmark/bench_urss.py                 # ~2 min, 2 cores
+    python tools/benchmark/bench_urss.py --size 59 --channels 512 \\
+        --batch 8                                        # the paper's size
+
+The paper's size is slow on a CPU (about 3 s per image for the walk and
+12 s per image for the dense loss on 2 cores); the defaults are smaller.
+
+Method:
+
+* Every case runs in its own freshly spawned process, so that one case's
+  allocations cannot hide or inflate another's peak.
+* Time: median wall time of ``--repeats`` forward + backward passes after
+  a warm-up pass (with ``torch.cuda.synchronize`` on a GPU).
+* Peak memory: the most memory held during the warm-up pass beyond what
+  was held just before it (inputs, parameters, library code): activations
+  saved for backward, temporaries and gradients. On CUDA this is
+  ``torch.cuda.max_memory_allocated() - torch.cuda.memory_allocated()``.
+  On a CPU torch keeps no allocator statistics and ``tracemalloc`` does
+  not see its allocations, so the process' peak resident set size
+  (``getrusage().ru_maxrss``, kept by the kernel over every allocation)
+  minus the resident set size before the pass is used (Linux). Inputs are
+  built without large temporaries so that the setup's own peak stays
+  below the pass's; a case where it does not is flagged.
+* Per-image figures divide by the batch. The dense loss runs at the
+  largest batch (up to ``--batch``) whose estimated footprint, 12 float
+  ``(HW, HW)`` matrices per image, fits in ``--dense-budget-gb``.
+"""
+import argparse
+import gc
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import sys
+import time
+from queue import Empty
+
+import torch
+import torch.nn as nn
+
+from mmscribble.models.layers import RandomWalk, ViewTransform
+from mmscribble.models.losses import eigenspace_loss
+
+NUM_CLASSES = 21
+
+
+class WalkOut(nn.Module):
+    """Keep only ``f^L`` of :class:`RandomWalk` inside a Sequential."""
+
+    def __init__(self, walk: RandomWalk) -> None:
+        super().__init__()
+        self.walk = walk
+
+    def forward(self, x):
+        return self.walk(x)[0]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Benchmark the URSS random walk and eigenspace loss')
+    parser.add_argument(
+        '--size', type=int, default=33, help='feature map side (paper: 59)')
+    parser.add_argument(
+        '--channels',
+        type=int,
+        default=512,
+        help='feature channels (paper: 512)')
+    parser.add_argument(
+        '--batch', type=int, default=4, help='batch size (paper: 8)')
+    parser.add_argument(
+        '--repeats', type=int, default=3, help='timed passes per case')
+    parser.add_argument(
+        '--dense-budget-gb',
+        type=float,
+        default=3.,
+        help='memory budget that bounds the batch of the dense loss')
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu' or a CUDA device")
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)')
+    args = parser.parse_args(argv)
+    for name in ('size', 'channels', 'batch', 'repeats'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be a positive int')
+    if args.dense_budget_gb <= 0:
+        parser.error('--dense-budget-gb must be positive')
+    return args
+
+
+def _current_rss() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def _peak_rss() -> int:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _build_case(spec):
+    """Return ``step()`` running one forward + backward of the case."""
+    device = torch.device(spec['device'])
+    n, c, s = spec['batch'], spec['channels'], spec['size']
+    kind = spec['kind']
+    if kind == 'head':
+        walk = spec['walk']
+        layers = [] if walk is None else [
+            WalkOut(RandomWalk(c, walk, alpha_init=1.))
+        ]
+        layers += [
+            nn.Conv2d(c, c, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c, NUM_CLASSES, 1)
+        ]
+        model = nn.Sequential(*layers).to(device)
+        feats = torch.randn(n, c, s, s, device=device, requires_grad=True)
+
+        def step():
+            model(feats).square().mean().backward()
+
+        return step
+
+    hw = s * s
+    if spec['view'] == 'flip':
+        phi = ViewTransform('flip')
+    else:
+        # The authors translate by 80 of 465 pixels, i.e. ~1/6 of the map.
+        phi = ViewTransform('translate', (max(s // 6, 1), 0))
+
+    def transitions(requires_grad):
+        # rand + in-place normalisation: no (HW, HW) temporary, so the
+        # setup peak stays below the measured pass.
+        t = torch.rand(n, hw, hw, device=device)
+        t.div_(t.sum(-1, keepdim=True))
+        return t.requires_grad_(requires_grad)
+
+    trans, trans_view = transitions(True), transitions(False)
+
+    def step():
+        eigenspace_loss(
+            trans, trans_view, phi, (s, s), impl=spec['impl']).backward()
+
+    return step
+
+
+def run_case(spec, queue):
+    """Measure one case in this (fresh) process and report to ``queue``."""
+    if spec['threads']:
+        torch.set_num_threads(spec['threads'])
+    torch.manual_seed(0)
+    cuda = spec['device'].startswith('cuda')
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    try:
+        step = _build_case(spec)
+        gc.collect()
+        sync()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        else:
+            before = _current_rss()
+            setup_peak = _peak_rss()
+        step()
+        sync()
+        if cuda:
+            peak = torch.cuda.max_memory_allocated() - before
+            flagged = False
+        else:
+            after_peak = _peak_rss()
+            peak = after_peak - before
+            # The pass never rose above the setup's peak: a lower bound.
+            flagged = after_peak <= setup_peak
+        times = []
+        for _ in range(spec['repeats']):
+            start = time.perf_counter()
+            step()
+            sync()
+            times.append(time.perf_counter() - start)
+        queue.put(
+            dict(
+                time=statistics.median(times),
+                peak=max(peak, 0),
+                flagged=flagged))
+    except RuntimeError as err:  # out of memory, reported as a row
+        queue.put(dict(error=str(err).splitlines()[0]))
+
+
+def measure(spec):
+    """Run ``spec`` in a spawned process; return its result dict."""
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=run_case, args=(spec, queue))
+    proc.start()
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Empty:
+            if not proc.is_alive():
+                result = dict(error=f'process died (exit {proc.exitcode})')
+                break
+    proc.join()
+    return result
+
+
+def _mib(x):
+    return x / 2**20
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    hw = args.size**2
+    dense_batch = int(args.dense_budget_gb * 2**30 // (12 * 4 * hw * hw))
+    dense_batch = max(1, min(args.batch, dense_batch))
+    common = dict(
+        size=args.size,
+        channels=args.channels,
+        repeats=args.repeats,
+        device=args.device,
+        threads=args.threads)
+    cases = [
+        ('head, no walk', dict(kind='head', walk=None, batch=args.batch)),
+        ('head, walk raw (paper)',
+         dict(kind='head', walk='raw', batch=args.batch)),
+        ('head, walk projected (authors)',
+         dict(kind='head', walk='projected', batch=args.batch)),
+        ('eigen loss, index, flip',
+         dict(kind='eigen', impl='index', view='flip', batch=args.batch)),
+        ('eigen loss, index, translate',
+         dict(kind='eigen', impl='index', view='translate', batch=args.batch)),
+        ('eigen loss, dense Eq. 10, flip',
+         dict(kind='eigen', impl='dense', view='flip', batch=dense_batch)),
+    ]
+    print(
+        f'# URSS benchmark: {args.size}x{args.size} features, '
+        f'{args.channels} channels, batch {args.batch}, '
+        f'device {args.device}, median of {args.repeats}',
+        flush=True)
+    results = {}
+    for name, spec in cases:
+        spec.update(common)
+        results[name] = (spec['batch'], measure(spec))
+        print(f'  done: {name}', file=sys.stderr, flush=True)
+
+    print()
+    print('| case | batch | fwd+bwd (ms) | per image (ms) | peak (MiB) '
+          '| per image (MiB) |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    for name, (batch, res) in results.items():
+        if 'error' in res:
+            print(f'| {name} | {batch} | {res["error"]} | | | |')
+            continue
+        mark = ' (lower bound)' if res['flagged'] else ''
+        print(f'| {name} | {batch} | {1e3 * res["time"]:.1f} '
+              f'| {1e3 * res["time"] / batch:.1f} '
+              f'| {_mib(res["peak"]):.1f}{mark} '
+              f'| {_mib(res["peak"]) / batch:.1f} |')
+
+    def per_image(name):
+        batch, res = results[name]
+        if 'error' in res:
+            return None
+        return res['time'] / batch, res['peak'] / batch
+
+    print()
+    base = per_image('head, no walk')
+    for name in ('head, walk raw (paper)', 'head, walk projected (authors)'):
+        walk = per_image(name)
+        if base and walk:
+            print(f'- {name} vs no walk, per image: '
+                  f'time x{walk[0] / base[0]:.2f}, '
+                  f'peak memory +{_mib(walk[1] - base[1]):.1f} MiB')
+    index = per_image('eigen loss, index, flip')
+    dense = per_image('eigen loss, dense Eq. 10, flip')
+    if index and dense:
+        print(f'- eigen loss dense / index, per image: '
+              f'time x{dense[0] / index[0]:.1f}, '
+              f'peak memory x{dense[1] / max(index[1], 1):.1f}')
+
+
+if __name__ == '__main__':
+    main()
