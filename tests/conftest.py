@@ -1,9 +1,15 @@
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.registry import init_default_scope
 
 import mmscribble  # noqa: F401  (registers every component)
+
+# Test tensors are tiny: one intra-op thread avoids the oversubscription
+# that makes a 1 s step take 20 s when another process (a DDP test, a
+# parallel job) shares the 2 cores.
+torch.set_num_threads(1)
 
 DATA = osp.join(osp.dirname(__file__), 'data')
 VOC_FIXTURE = osp.join(DATA, 'voc_scribble_fixture')

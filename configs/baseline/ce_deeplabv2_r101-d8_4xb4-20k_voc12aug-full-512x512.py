@@ -1,0 +1,16 @@
+# deeplabv2 ResNet-101-V1c, cross-entropy on the dense SBD masks (upper-bound reference).
+_base_ = [
+    '../_base_/models/deeplabv2_r50-d8.py',
+    '../_base_/datasets/voc12aug_full.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_20k.py'
+]
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://resnet101_v1c')))

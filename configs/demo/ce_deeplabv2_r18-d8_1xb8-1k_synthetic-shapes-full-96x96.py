@@ -1,0 +1,6 @@
+# Upper-bound reference for the demo: the same model trained on dense masks.
+_base_ = './pce_deeplabv2_r18-d8_1xb8-1k_synthetic-shapes-96x96.py'
+train_dataloader = dict(
+    dataset=dict(
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/full')))
