@@ -2,7 +2,9 @@
 (pretrained=None, 32x32 input); every VOC config retargets to the fixture
 with --cfg-options data_root=..."""
 import glob
+import os
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -14,6 +16,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
 
+from mmscribble.datasets.converters.scribble_variants import (drop_dir,
+                                                              shrink_dir)
 from mmscribble.utils import replace_sync_bn
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -90,12 +94,32 @@ def test_one_training_iteration(path):
 VOC_CONFIGS = [p for p in CONFIGS if 'voc12aug' in p]
 
 
+def fixture_with_labels(voc_fixture, labels, tmp_path):
+    """The fixture, plus the scribble-drop / -shrink folder a config reads,
+    made by the converters as docs/converters.md says."""
+    if osp.isdir(osp.join(voc_fixture, labels)):
+        return voc_fixture
+    m = re.fullmatch(r'pascal_2012_scribble_(drop|shrink)([0-9.]+)', labels)
+    assert m, f'the fixture has no {labels} and no converter makes it'
+    root = tmp_path / 'voc'
+    root.mkdir()
+    for name in os.listdir(voc_fixture):
+        os.symlink(osp.join(voc_fixture, name), root / name)
+    make = drop_dir if m.group(1) == 'drop' else shrink_dir
+    make(osp.join(voc_fixture, 'pascal_2012_scribble'), str(root / labels),
+         float(m.group(2)))
+    return str(root)
+
+
 @pytest.mark.parametrize('path', VOC_CONFIGS, ids=cfg_id)
-def test_voc_config_retargets_with_cfg_options(path, voc_fixture):
+def test_voc_config_retargets_with_cfg_options(path, voc_fixture, tmp_path):
     cfg = Config.fromfile(path)
+    train_root = fixture_with_labels(
+        voc_fixture, cfg.train_dataloader.dataset.data_prefix.seg_map_path,
+        tmp_path)
     # exactly what `tools/train.py CONFIG --cfg-options ...` does
     cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root': voc_fixture,
+        'train_dataloader.dataset.data_root': train_root,
         'val_dataloader.dataset.data_root': voc_fixture,
     })
     init_default_scope('mmseg')

@@ -11,3 +11,4 @@ __all__ = [
     'ScribbleRandomRotate', 'LoadScribbleAnnotations',
     'LoadScribbleImageFromFile', 'check_label_file', 'read_label_png'
 ]
+from .cues import SLICBoundaries, compute_slic_boundaries  # noqa: F401,E402

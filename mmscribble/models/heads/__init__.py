@@ -1,2 +1,3 @@
 from .deeplabv2_head import ASPPClassifier, DeepLabV2Head
 from .scribble_head import BaseScribbleHead
+from .urss_head import URSSHead, feature_consistency_loss  # noqa: F401,E402

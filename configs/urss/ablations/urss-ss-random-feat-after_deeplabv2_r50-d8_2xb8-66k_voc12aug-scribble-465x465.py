@@ -1,0 +1,5 @@
+# URSS ablation (Tab. 2): self-supervision on f^L (Eq. 7, squared error)
+# with view 'random'. Two phases as the full method (the _base_,
+# which is the 'random' + eigenspace cell of the table).
+_base_ = '../urss_deeplabv2_r50-d8_2xb8-66k_voc12aug-scribble-465x465.py'
+model = dict(decode_head=dict(ss_on='feat_after', view='random'))

@@ -1,0 +1,129 @@
+"""tools/analysis_tools/urss_visualize.py on a tiny URSS model."""
+import importlib.util
+import math
+import os.path as osp
+
+import cv2
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+URSS_CFG = osp.join(ROOT, 'configs/urss/urss_r50.py')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        '_tool_urss_visualize',
+        osp.join(ROOT, 'tools/analysis_tools/urss_visualize.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+    """A config file and checkpoint of the URSS config, shrunk."""
+    cfg = Config.fromfile(URSS_CFG)
+    cfg.model.backbone.update(
+        depth=18, stem_channels=8, base_channels=8, init_cfg=None)
+    cfg.model.decode_head.update(
+        in_channels=64,
+        channels=16,
+        random_walk=dict(similarity='raw', alpha_init=0.5))
+    cfg_path = str(tmp_path / 'tiny_urss.py')
+    cfg.dump(cfg_path)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    return cfg_path, ckpt
+
+
+def test_writes_entropy_and_eigenvectors(tiny_checkpoint, voc_fixture,
+                                         tmp_path, capsys):
+    tool = load_tool()
+    cfg_path, ckpt = tiny_checkpoint
+    img = osp.join(voc_fixture, 'JPEGImages/2007_000032.jpg')  # 281 x 500
+    out = str(tmp_path / 'vis')
+    written = tool.main([
+        cfg_path, ckpt, img, '--out-dir', out, '--long-side', '64', '--k', '3',
+        '--method', 'eig', '--first', '1'
+    ])
+    names = [osp.basename(p) for p in written]
+    assert names == [
+        '2007_000032_entropy.png', '2007_000032_eigvec1.png',
+        '2007_000032_eigvec2.png', '2007_000032_eigvec3.png'
+    ]
+    for path in written:
+        pic = cv2.imread(path)
+        assert pic.shape == (36, 64, 3)  # 281 x 500 rescaled to 64 long
+    text = capsys.readouterr().out
+    assert 'eigenvalues (eig) 1..3' in text and 'wrote 4 images' in text
+
+
+def test_visualize_values(tiny_checkpoint, voc_fixture):
+    tool = load_tool()
+    model = tool.build_model(*tiny_checkpoint, device='cpu')
+    img = tool.load_image(
+        osp.join(voc_fixture, 'JPEGImages/2007_000032.jpg'), 64)
+    res = tool.visualize(model, img, k=2, method='sym', first=0)
+    assert res['entropy'].shape == (36, 64)
+    assert 0 <= res['entropy'].min() and res['entropy'].max() <= 1
+    assert res['eigvecs'].shape == (2, 5, 8)  # stride-8 feature grid
+    assert res['eigvals'][0] >= res['eigvals'][1]
+
+
+def test_entropy_map_by_hand():
+    tool = load_tool()
+    logits = torch.zeros(4, 1, 2)
+    logits[0, 0, 1] = 100.0  # certain pixel
+    ent = tool.entropy_map(logits)
+    assert ent[0, 0].item() == pytest.approx(1.0)  # uniform
+    assert ent[0, 1].item() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match='seg_logits'):
+        tool.entropy_map(torch.zeros(1, 2, 2))
+
+
+@pytest.mark.parametrize('method', ['sym', 'eig'])
+def test_leading_eigenvectors_of_two_blocks(method):
+    """Two disconnected groups: the eigenvalue 1 has the group indicators
+    as eigenvectors; the other eigenvalues are 0."""
+    tool = load_tool()
+    trans = torch.zeros(5, 5, dtype=torch.float64)
+    trans[:2, :2] = 0.5
+    trans[2:, 2:] = 1 / 3
+    vals, vecs = tool.leading_eigenvectors(trans, 3, method)
+    torch.testing.assert_close(vals,
+                               torch.tensor([1., 1., 0.], dtype=torch.float64))
+    for val, vec in zip(vals, vecs):
+        torch.testing.assert_close(trans @ vec, val * vec)
+        assert vec[vec.abs().argmax()] > 0
+    # The leading pair spans the two indicator vectors.
+    span = vecs[:2].T
+    for ind in ([1, 1, 0, 0, 0], [0, 0, 1, 1, 1]):
+        ind = torch.tensor(ind, dtype=torch.float64)
+        coef = torch.linalg.lstsq(span, ind).solution
+        torch.testing.assert_close(span @ coef, ind)
+    first = tool.leading_eigenvectors(trans, 1, method, first=2)[0]
+    assert first.item() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match='first'):
+        tool.leading_eigenvectors(trans, 5, method, first=1)
+    with pytest.raises(ValueError, match='method'):
+        tool.leading_eigenvectors(trans, 1, 'svd')
+    assert math.isclose(float(vecs[:2].norm(dim=1)[0]), 1.0)
+
+
+def test_rejects_models_without_a_random_walk(tmp_path):
+    tool = load_tool()
+    cfg = Config.fromfile(URSS_CFG)
+    cfg.model.backbone.update(
+        depth=18, stem_channels=8, base_channels=8, init_cfg=None)
+    cfg.model.decode_head.update(
+        in_channels=64, channels=16, random_walk=None, loss_eigen=None)
+    cfg_path = str(tmp_path / 'no_rw.py')
+    cfg.dump(cfg_path)
+    with pytest.raises(ValueError, match='random_walk'):
+        tool.build_model(cfg_path, 'unused.pth', 'cpu')
