@@ -18,7 +18,7 @@ from mmscribble.utils.visualize import overlay, save_rgb, tile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(
-    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-1k_synthetic-shapes-96x96.py')
+    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
 
 def main():
@@ -31,7 +31,12 @@ def main():
     parser.add_argument('--iters', type=int, default=None,
                         help='override max_iters (default: the config)')
     parser.add_argument('--num-overlays', type=int, default=6)
+    parser.add_argument(
+        '--threads', type=int, default=1,
+        help='torch intra-op threads (default 1: on a shared 2-core machine '
+        'two threads thrash and run 4-5x slower; raise it on an idle one)')
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     if not osp.isfile(osp.join(args.data_root, 'splits', 'val.txt')):
         generate_synthetic_shapes(args.data_root)

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(
-    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-1k_synthetic-shapes-96x96.py')
+    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
 
 def retarget(data_root, iters):
@@ -32,6 +32,8 @@ def retarget(data_root, iters):
 
 
 def run(cmd, env=None):
+    # one intra-op thread per process: see tests/conftest.py
+    env = dict(os.environ if env is None else env, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -78,8 +80,7 @@ def test_resume(synthetic_root, tmp_path):
 
 def test_dist_train_two_processes_gloo(synthetic_root, tmp_path):
     work = str(tmp_path / 'dist')
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-               OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     out = run(['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', work] +
               retarget(synthetic_root, 3), env=env)
     assert 'DDP over gloo' in out

@@ -1,5 +1,5 @@
 # Upper-bound reference for the demo: the same model trained on dense masks.
-_base_ = './pce_deeplabv2_r18-d8_1xb8-1k_synthetic-shapes-96x96.py'
+_base_ = './pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py'
 train_dataloader = dict(
     dataset=dict(
         data_prefix=dict(
