@@ -1,0 +1,290 @@
+"""Tests of BLPSeg's Local Aggregation Module (Eq. 3-8)."""
+import math
+
+import pytest
+import torch
+
+from mmscribble.models.layers import (LocalAggregationModule,
+                                      LowLevelEmbedding, dense_affinity,
+                                      dense_affinity_aggregate,
+                                      local_affinity_aggregate)
+from mmscribble.models.layers.local_aggregation import window_radii
+
+
+def _inputs(n=2, c=4, k=3, h=13, w=17, dtype=torch.float64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    feat = torch.randn(n, c, h, w, generator=g, dtype=dtype)
+    logits = torch.randn(n, k, h, w, generator=g, dtype=dtype)
+    return feat, logits
+
+
+def _full_window(h, w):
+    # Covers every pixel from every pixel: the local form is then Eq. 4
+    # without truncation.
+    return 2 * max(h, w) + 1
+
+
+@pytest.mark.parametrize('sigma', [0.7, 1.5, 3.0])
+def test_local_equals_untruncated_dense_float32(sigma):
+    feat, logits = _inputs(dtype=torch.float32)
+    local = local_affinity_aggregate(
+        feat, logits, sigma, window=_full_window(13, 17))
+    dense = dense_affinity_aggregate(feat, logits, sigma)
+    assert local.dtype == torch.float32
+    torch.testing.assert_close(local, dense, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    'shape,sigma,window',
+    [
+        ((2, 13, 17), 1.0, None),
+        ((2, 13, 17), 2.0, 5),
+        ((3, 6, 50), 1.0, None),  # several tiles per row, wrap to next row
+        ((1, 1, 9), 1.0, None),
+        ((2, 9, 1), 1.5, None),
+    ])
+def test_local_equals_dense_with_same_window(shape, sigma, window):
+    n, h, w = shape
+    feat, logits = _inputs(n=n, h=h, w=w)
+    valid = torch.rand(n, h, w, generator=torch.Generator().manual_seed(1))
+    valid = valid > 0.3
+    ry, rx = window_radii(sigma, window, h, w)
+    dense_window = 2 * max(ry, rx) + 1
+    for f, s, m in [(feat, sigma, None), (feat, sigma, valid),
+                    (None, sigma, valid), (feat, None, valid)]:
+        win = window if s is not None or window else dense_window
+        local = local_affinity_aggregate(f, logits, s, win, m)
+        dense = dense_affinity_aggregate(f, logits, s, dense_window, m)
+        torch.testing.assert_close(local, dense, rtol=0, atol=1e-12)
+
+
+def test_default_window_truncates_only_the_gaussian_tail():
+    # Without P_low the neglected weight is the 2D Gaussian mass beyond
+    # 3 sigma in x or y: about 2 * 2 * sum_{k > 3} exp(-k^2 / 2) / 2.5066
+    # = 5.4e-4 for sigma = 1.
+    _, logits = _inputs(h=15, w=15)
+    local = local_affinity_aggregate(None, logits, 1.0)
+    dense = dense_affinity_aggregate(None, logits, 1.0)
+    err = (local - dense).abs().max() / logits.abs().max()
+    assert 0 < err < 2 * 5.4e-4
+
+
+def test_columns_of_affinity_sum_to_one():
+    feat, logits = _inputs(h=5, w=7)
+    a = dense_affinity(feat, 1.5)
+    assert a.shape == (2, 35, 35)
+    # Eq. 4 normalises over the first index i: A[n, :, j] sums to one ...
+    torch.testing.assert_close(a.sum(1), torch.ones(2, 35, dtype=a.dtype))
+    # ... rows in general do not (A is not symmetric once normalised).
+    assert (a.sum(2) - 1).abs().max() > 1e-3
+    # and X_out = X_in A (Eq. 3): out_j = sum_i A[i, j] x_i.
+    out = dense_affinity_aggregate(feat, logits, 1.5)
+    ref = torch.einsum('nki,nij->nkj', logits.flatten(2), a)
+    torch.testing.assert_close(out.flatten(2), ref)
+    # The local form is a convex combination too: constants are kept.
+    ones = torch.ones_like(logits)
+    torch.testing.assert_close(
+        local_affinity_aggregate(
+            feat, ones, 1.5, valid_mask=torch.rand(2, 5, 7) > 0.5), ones)
+
+
+def test_hand_computed_border_pixel_ignores_outside_window():
+    # 1 x 3 image, equal features: A[i, 0] = P_dis(i, 0) / sum over the 3
+    # image pixels. Zero-padded features would add exp(-1/2) + exp(-2)
+    # from the two pixels left of the border to the denominator.
+    feat = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
+    logits = torch.tensor([[[[1., 2., 4.]]]], dtype=torch.float64)
+    weights = torch.tensor([1, math.exp(-0.5), math.exp(-2)],
+                           dtype=torch.float64)
+    expected = (weights * logits[0, 0, 0]).sum() / weights.sum()
+    for fn in (local_affinity_aggregate, dense_affinity_aggregate):
+        out = fn(feat, logits, 1.0)
+        assert out[0, 0, 0, 0].item() == pytest.approx(expected.item())
+
+
+def test_sigma_to_zero_gives_identity():
+    feat, logits = _inputs(h=6, w=7)
+    out = local_affinity_aggregate(feat, logits, 1e-3)
+    torch.testing.assert_close(out, logits, rtol=0, atol=1e-12)
+    a = dense_affinity(feat, 1e-3)
+    torch.testing.assert_close(a,
+                               torch.eye(42, dtype=a.dtype).expand(2, -1, -1))
+
+
+def test_large_feature_dot_products_are_stable():
+    # Authors' embeddings are not normalised: f_i . f_j reaches 1e4 here.
+    feat, logits = _inputs(c=8, h=7, w=9, dtype=torch.float32)
+    feat = feat * 40
+    local = local_affinity_aggregate(feat, logits, 2.0, window=19)
+    dense = dense_affinity_aggregate(feat, logits, 2.0)
+    assert torch.isfinite(local).all()
+    torch.testing.assert_close(local, dense, rtol=0, atol=1e-5)
+
+
+def test_valid_mask_makes_batch_padding_invisible():
+    feat, logits = _inputs(n=1, h=6, w=8)
+    pad_feat = torch.cat([feat, 50 * torch.randn(1, 4, 6, 5).double()], 3)
+    pad_logits = torch.cat([logits, 9 + torch.zeros(1, 3, 6, 5).double()], 3)
+    valid = torch.zeros(1, 6, 13, dtype=torch.bool)
+    valid[..., :8] = True
+    ref = local_affinity_aggregate(feat, logits, 1.5)
+    out = local_affinity_aggregate(pad_feat, pad_logits, 1.5, valid_mask=valid)
+    torch.testing.assert_close(out[..., :8], ref, rtol=0, atol=1e-12)
+    assert torch.isfinite(out).all()
+
+
+def test_gradients_match_dense():
+    feat, logits = _inputs(h=7, w=20)
+    valid = torch.rand(2, 7, 20) > 0.2
+    grads = []
+    for fn in (local_affinity_aggregate, dense_affinity_aggregate):
+        f = feat.clone().requires_grad_()
+        x = logits.clone().requires_grad_()
+        s = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
+        out = fn(f, x, s, 9, valid)
+        (out *
+         torch.linspace(-1, 2, out.numel()).view_as(out)).sum().backward()
+        grads.append((f.grad, x.grad, s.grad))
+    for g_local, g_dense in zip(*grads):
+        torch.testing.assert_close(g_local, g_dense, rtol=1e-9, atol=1e-10)
+
+
+def test_gradcheck_local_float64():
+    feat, logits = _inputs(n=2, c=3, k=2, h=4, w=6)
+    valid = torch.rand(2, 4, 6, generator=torch.Generator().manual_seed(3))
+    valid = valid > 0.25
+    feat.requires_grad_()
+    logits.requires_grad_()
+    sigma = torch.tensor(1.2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda f, x, s: local_affinity_aggregate(f, x, s, 5, valid),
+        (feat, logits, sigma))
+    assert torch.autograd.gradcheck(
+        lambda x, s: local_affinity_aggregate(None, x, s, 3), (logits, sigma))
+
+
+def test_learnable_sigma_gradient():
+    feat, logits = _inputs(n=1, c=3, k=2, h=4, w=5)
+    weights = torch.linspace(-1, 1, logits.numel()).view_as(logits).double()
+    grads = []
+    for mode in ('local', 'dense'):
+        lam = LocalAggregationModule(
+            sigma=1.5,
+            learnable_sigma=True,
+            similarity='high',
+            mode=mode,
+            window=9).double()
+        assert isinstance(lam.log_sigma, torch.nn.Parameter)
+        assert lam.sigma.item() == pytest.approx(1.5)
+        (lam(logits, feat=feat) * weights).sum().backward()
+        grads.append(lam.log_sigma.grad)
+    assert grads[0].abs() > 0
+    torch.testing.assert_close(grads[0], grads[1])
+    log_sigma = torch.tensor(
+        math.log(1.5), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda ls: local_affinity_aggregate(feat, logits, ls.exp(), 5),
+        (log_sigma, ))
+
+
+def test_module_local_equals_dense_and_options():
+    torch.manual_seed(0)
+    img = torch.randn(2, 3, 30, 34)
+    logits = torch.randn(2, 5, 8, 9)
+    lam_local = LocalAggregationModule(
+        sigma=1.0, embed_dims=8, proj_channels=6, window=17)
+    lam_dense = LocalAggregationModule(
+        sigma=1.0, embed_dims=8, proj_channels=6, mode='dense')
+    lam_dense.load_state_dict(lam_local.state_dict())
+    out = lam_local(logits, img=img)
+    assert out.shape == logits.shape
+    torch.testing.assert_close(
+        out, lam_dense(logits, img=img), rtol=0, atol=1e-5)
+
+    feat = torch.randn(2, 7, 8, 9)
+    high = LocalAggregationModule(sigma=1.0, similarity='high')
+    torch.testing.assert_close(
+        high(logits, feat=feat), local_affinity_aggregate(feat, logits, 1.0))
+    both = LocalAggregationModule(
+        sigma=1.0, similarity='both', embed_dims=8, proj_channels=None)
+    both.embedding.load_state_dict({
+        k: v
+        for k, v in lam_local.embedding.state_dict().items()
+        if not k.startswith('proj')
+    })
+    emb = both.embedding(img)
+    torch.testing.assert_close(
+        both(logits, img=img, feat=feat),
+        local_affinity_aggregate(torch.cat([emb, feat], 1), logits, 1.0))
+    # Distance only (Table III) and features only (needs a window locally).
+    none = LocalAggregationModule(sigma=1.0, similarity='none')
+    assert none.embedding is None
+    torch.testing.assert_close(
+        none(logits), dense_affinity_aggregate(None, logits, 1.0, window=7))
+    no_dis = LocalAggregationModule(
+        similarity='high', use_distance=False, mode='dense')
+    torch.testing.assert_close(
+        no_dis(logits, feat=feat),
+        dense_affinity_aggregate(feat, logits, None))
+
+
+def test_module_resizes_features_and_takes_valid_mask():
+    torch.manual_seed(1)
+    logits = torch.randn(1, 2, 6, 7)
+    feat = torch.randn(1, 3, 12, 14)
+    lam = LocalAggregationModule(sigma=1.0, similarity='high')
+    small = torch.nn.functional.interpolate(
+        feat, (6, 7), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(
+        lam(logits, feat=feat), local_affinity_aggregate(small, logits, 1.0))
+    valid = torch.ones(1, 6, 7)
+    valid[..., 5:] = 0
+    torch.testing.assert_close(
+        lam(logits, feat=feat, valid_mask=valid),
+        local_affinity_aggregate(small, logits, 1.0, valid_mask=valid))
+
+
+def test_low_level_embedding_shapes():
+    emb = LowLevelEmbedding(embed_dims=16, proj_channels=32)
+    assert emb(torch.randn(2, 3, 30, 33)).shape == (2, 32, 8, 9)
+    assert emb(torch.randn(1, 3, 32, 32)).shape == (1, 32, 8, 8)
+    emb = LowLevelEmbedding(embed_dims=16, proj_channels=None)
+    assert emb.proj is None and emb.out_channels == 16
+    assert emb(torch.randn(1, 3, 8, 8)).shape == (1, 16, 2, 2)
+
+
+def test_half_inputs_are_computed_in_float32():
+    feat, logits = _inputs(h=5, w=6, dtype=torch.float32)
+    out = local_affinity_aggregate(feat.half(), logits.half(), 1.0)
+    assert out.dtype == torch.float32
+    ref = local_affinity_aggregate(feat.half().float(),
+                                   logits.half().float(), 1.0)
+    torch.testing.assert_close(out, ref)
+
+
+def test_input_checks_name_the_argument():
+    feat, logits = _inputs(h=5, w=6)
+    with pytest.raises(ValueError, match='logits'):
+        local_affinity_aggregate(feat, logits[0], 1.0)
+    with pytest.raises(ValueError, match='feat'):
+        local_affinity_aggregate(feat[..., :5], logits, 1.0)
+    with pytest.raises(ValueError, match='sigma'):
+        local_affinity_aggregate(feat, logits, 0.0)
+    with pytest.raises(ValueError, match='sigma'):
+        local_affinity_aggregate(feat, logits, torch.tensor(-1.0))
+    with pytest.raises(ValueError, match='window'):
+        local_affinity_aggregate(feat, logits, 1.0, window=4)
+    with pytest.raises(ValueError, match='window'):
+        local_affinity_aggregate(feat, logits, None)
+    with pytest.raises(ValueError, match='valid_mask'):
+        local_affinity_aggregate(feat, logits, 1.0, valid_mask=torch.ones(5))
+    with pytest.raises(ValueError, match='mode'):
+        LocalAggregationModule(mode='global')
+    with pytest.raises(ValueError, match='similarity'):
+        LocalAggregationModule(similarity='mid')
+    with pytest.raises(ValueError, match='window'):
+        LocalAggregationModule(use_distance=False)
+    with pytest.raises(ValueError, match='img'):
+        LocalAggregationModule()(logits.float())
+    with pytest.raises(ValueError, match='feat'):
+        LocalAggregationModule(similarity='high')(logits.float())

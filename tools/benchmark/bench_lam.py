@@ -1,0 +1,301 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""Time and peak memory of BLPSeg's LAM: local window vs dense matrix.
+
+Measures forward + backward of the Local Aggregation Module (Eq. 3-8) on
+segmentation logits with 256-channel low-level features (the authors'
+embedding width), the paper's ``sigma = 6``:
+
+* ``local``: :func:`local_affinity_aggregate`, window ``2 ceil(3 sigma) + 1
+  = 37``, memory linear in the number of pixels;
+* ``dense``: :func:`dense_affinity_aggregate`, the untruncated ``(hw, hw)``
+  matrix of Eq. 4 as in the authors' code.
+
+Usage::
+
+    python tools/benchmark/bench_lam.py              # ~4 min on 2 cores
+    python tools/benchmark/bench_lam.py --sizes 96 --repeats 5
+    python tools/benchmark/bench_lam.py --device cuda --local-batch 10
+
+96 x 96 is the logits map of the paper's 384 x 384 crops (stride 4).
+
+Method:
+
+* Every case runs in its own freshly spawned process, so that one case's
+  allocations cannot hide or inflate another's peak.
+* Time: median wall time of ``--repeats`` forward + backward passes after
+  a warm-up pass (with ``torch.cuda.synchronize`` on a GPU).
+* Peak memory: the most memory held during the warm-up pass beyond what
+  was held just before it (the inputs and library code are excluded; the
+  output, the saved tensors, the temporaries and the input gradients are
+  included). On CUDA: ``torch.cuda.max_memory_allocated()`` minus
+  ``torch.cuda.memory_allocated()`` before the pass. On a CPU torch keeps
+  no allocator statistics, so the kernel's peak resident set size is
+  used (Linux): ``VmHWM`` of ``/proc/self/status`` is reset to the
+  current resident size just before the pass (``echo 5 >
+  /proc/self/clear_refs``, Linux >= 4.0) and read after it. Where that
+  reset is not allowed, ``getrusage().ru_maxrss`` minus the resident size
+  before the pass is used, and a case whose pass did not exceed the setup's
+  peak is flagged as a lower bound. The cases run with glibc's
+  ``MALLOC_MMAP_THRESHOLD_=131072`` so that freed buffers go back to the
+  kernel at once and the resident size follows the live allocations.
+* Per-image figures divide by the batch. The local form runs at
+  ``--local-batch``; the dense form at the largest batch whose estimated
+  footprint, 3 float ``(hw, hw)`` matrices per image, fits in
+  ``--dense-budget-gb`` (at least 1, at most ``--local-batch``).
+"""
+import argparse
+import gc
+import math
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import sys
+import time
+from queue import Empty
+
+import torch
+
+from mmscribble.models.layers import (dense_affinity_aggregate,
+                                      local_affinity_aggregate)
+
+NUM_CLASSES = 21
+# The local form needs >= this many times less peak memory per image than
+# the dense one at 96 x 96.
+REQUIRED_MEMORY_RATIO = 10.0
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Benchmark the LAM: local window vs dense matrix')
+    parser.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[96, 128],
+        help='logits map sides (96 = 384 crops at stride 4)')
+    parser.add_argument(
+        '--classes', type=int, default=NUM_CLASSES, help='logit channels')
+    parser.add_argument(
+        '--channels',
+        type=int,
+        default=256,
+        help='similarity feature channels (authors: 256)')
+    parser.add_argument(
+        '--sigma', type=float, default=6.0, help='LAM sigma (paper: 6)')
+    parser.add_argument(
+        '--local-batch', type=int, default=10, help='batch of the local form')
+    parser.add_argument(
+        '--dense-budget-gb',
+        type=float,
+        default=4.,
+        help='memory budget that bounds the batch of the dense form')
+    parser.add_argument(
+        '--repeats', type=int, default=2, help='timed passes per case')
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu' or a CUDA device")
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)')
+    args = parser.parse_args(argv)
+    for name in ('classes', 'channels', 'local_batch', 'repeats'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be a positive int')
+    if any(s < 1 for s in args.sizes):
+        parser.error('--sizes must be positive ints')
+    if args.sigma <= 0:
+        parser.error('--sigma must be positive')
+    if args.dense_budget_gb <= 0:
+        parser.error('--dense-budget-gb must be positive')
+    return args
+
+
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak_rss() -> bool:
+    """Reset ``VmHWM`` to the current resident size; False if refused."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def _build_step(spec):
+    """Return ``step()`` running one forward + backward of the case."""
+    device = torch.device(spec['device'])
+    n, c, k, s = spec['batch'], spec['channels'], spec['classes'], spec['size']
+    feat = torch.randn(n, c, s, s, device=device, requires_grad=True)
+    logits = torch.randn(n, k, s, s, device=device, requires_grad=True)
+    grad_out = torch.randn(n, k, s, s, device=device)
+    fn = local_affinity_aggregate if spec['form'] == 'local' else \
+        dense_affinity_aggregate
+
+    def step():
+        feat.grad = logits.grad = None
+        fn(feat, logits, spec['sigma']).backward(grad_out)
+
+    return step
+
+
+def run_case(spec, queue):
+    """Measure one case in this (fresh) process and report to ``queue``."""
+    if spec['threads']:
+        torch.set_num_threads(spec['threads'])
+    torch.manual_seed(0)
+    cuda = spec['device'].startswith('cuda')
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    try:
+        # Load kernels and thread pools on a tiny input first, so that their
+        # one-off memory is not charged to the measured pass.
+        small = dict(spec, batch=1, size=8, channels=4)
+        _build_step(small)()
+        step = _build_step(spec)
+        gc.collect()
+        sync()
+        flagged = False
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        else:
+            hwm = _reset_peak_rss()
+            before = _status_kib('VmRSS') * 1024
+            setup_peak = resource.getrusage(
+                resource.RUSAGE_SELF).ru_maxrss * 1024
+        step()
+        sync()
+        if cuda:
+            peak = torch.cuda.max_memory_allocated() - before
+        elif hwm:
+            peak = _status_kib('VmHWM') * 1024 - before
+        else:
+            after_peak = resource.getrusage(
+                resource.RUSAGE_SELF).ru_maxrss * 1024
+            peak = after_peak - before
+            flagged = after_peak <= setup_peak
+        times = []
+        for _ in range(spec['repeats']):
+            start = time.perf_counter()
+            step()
+            sync()
+            times.append(time.perf_counter() - start)
+        queue.put(
+            dict(
+                time=statistics.median(times),
+                peak=max(peak, 0),
+                flagged=flagged))
+    except RuntimeError as err:  # out of memory, reported as a row
+        queue.put(dict(error=str(err).splitlines()[0]))
+
+
+def measure(spec):
+    """Run ``spec`` in a spawned process; return its result dict."""
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=run_case, args=(spec, queue))
+    proc.start()
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Empty:
+            if not proc.is_alive():
+                result = dict(error=f'process died (exit {proc.exitcode})')
+                break
+    proc.join()
+    return result
+
+
+def dense_batch(size: int, budget_gb: float, most: int) -> int:
+    """Largest dense batch, up to ``most``, whose 3 ``(hw, hw)`` float32
+    matrices per image fit in the budget (at least 1)."""
+    per_image = 3 * 4 * (size * size)**2
+    return max(1, min(most, int(budget_gb * 2**30 // per_image)))
+
+
+def _mib(x):
+    return x / 2**20
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    # Read by glibc when the spawned case processes start.
+    os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', '131072')
+    window = 2 * math.ceil(3 * args.sigma) + 1
+    print(
+        f'# LAM benchmark: {args.classes} classes, {args.channels}-channel '
+        f'features, sigma {args.sigma:g} (local window {window}), device '
+        f'{args.device}, median of {args.repeats}',
+        flush=True)
+    rows = []
+    for size in args.sizes:
+        for form, batch in (('local', args.local_batch),
+                            ('dense',
+                             dense_batch(size, args.dense_budget_gb,
+                                         args.local_batch))):
+            spec = dict(
+                form=form,
+                size=size,
+                batch=batch,
+                classes=args.classes,
+                channels=args.channels,
+                sigma=args.sigma,
+                repeats=args.repeats,
+                device=args.device,
+                threads=args.threads)
+            rows.append((size, form, batch, measure(spec)))
+            print(f'  done: {form} {size}x{size}', file=sys.stderr, flush=True)
+
+    print()
+    print('| map | form | batch | fwd+bwd (ms) | per image (ms) '
+          '| peak (MiB) | per image (MiB) |')
+    print('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
+    per_image = {}
+    for size, form, batch, res in rows:
+        name = f'{size}x{size}'
+        if 'error' in res:
+            print(f'| {name} | {form} | {batch} | {res["error"]} | | | |')
+            continue
+        mark = ' (lower bound)' if res['flagged'] else ''
+        print(f'| {name} | {form} | {batch} | {1e3 * res["time"]:.0f} '
+              f'| {1e3 * res["time"] / batch:.0f} '
+              f'| {_mib(res["peak"]):.0f}{mark} '
+              f'| {_mib(res["peak"]) / batch:.1f} |')
+        per_image[size, form] = (res['time'] / batch, res['peak'] / batch)
+
+    print()
+    print('| map | dense / local time per image '
+          '| dense / local peak memory per image |')
+    print('| --- | ---: | ---: |')
+    for size in args.sizes:
+        if (size, 'local') in per_image and (size, 'dense') in per_image:
+            (t_l, m_l), (t_d, m_d) = per_image[size,
+                                               'local'], per_image[size,
+                                                                   'dense']
+            print(f'| {size}x{size} | x{t_d / t_l:.1f} '
+                  f'| x{m_d / max(m_l, 1):.1f} |')
+    print()
+    if (96, 'local') in per_image and (96, 'dense') in per_image:
+        ratio = per_image[96, 'dense'][1] / max(per_image[96, 'local'][1], 1)
+        verdict = 'yes' if ratio >= REQUIRED_MEMORY_RATIO else 'NO'
+        print(f'Local form uses >= {REQUIRED_MEMORY_RATIO:g}x less peak '
+              f'memory per image at 96x96: {verdict} (x{ratio:.1f})')
+    else:
+        print('96x96 not measured: memory requirement not checked')
+
+
+if __name__ == '__main__':
+    main()
