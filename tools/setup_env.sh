@@ -40,10 +40,10 @@ if ! has torch; then
     pip_i "${MMSCRIBBLE_TORCH:-torch==2.13.0}"
 fi
 
-if ! has mmengine cv2 skimage scipy pytest; then
+if ! has mmengine cv2 skimage scipy nibabel tqdm pytest; then
     log "installing mmengine and the pure-python dependencies"
     pip_i "mmengine==0.10.7" "numpy" "opencv-python" "scikit-image" "scipy" \
-        "pytest" "tqdm" "prettytable" "ninja" "psutil"
+        "nibabel" "pytest" "tqdm" "prettytable" "ninja" "psutil"
 fi
 
 if ! has mmcv.ops; then
