@@ -135,6 +135,21 @@ def test_ignore_index_and_per_image_normalisation():
         base.sum() / 4)
 
 
+def test_per_pixel_weight():
+    seg, scrib, label = _tiny()
+    two = torch.full(label.shape, 2.)
+    base = blp_loss(seg, scrib, label)
+    torch.testing.assert_close(
+        blp_loss(seg, scrib, label, weight=two), 2 * base)
+    # With 'weights' the per-pixel weight also scales the normaliser.
+    torch.testing.assert_close(
+        blp_loss(seg, scrib, label, normalize='weights', weight=two),
+        blp_loss(seg, scrib, label, normalize='weights'))
+    one_pixel = torch.tensor([[[1., 0., 1.]]])
+    assert blp_loss(seg, scrib, label, weight=one_pixel).item() == \
+        pytest.approx(-(1 - .5 * .25)**2 * math.log(.25) / 2)
+
+
 @pytest.mark.parametrize('loss_fn', [
     lambda s, c, lb: blp_loss(s, c, lb),
     lambda s, c, lb: blp_loss(s, c, lb, normalize='weights'),
