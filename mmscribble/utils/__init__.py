@@ -4,3 +4,5 @@ from .dist_utils import replace_sync_bn, setup_cpu_distributed
 __all__ = [
     'allow_mmengine_checkpoints', 'replace_sync_bn', 'setup_cpu_distributed'
 ]
+from .pretrained import (packaged_mobilenet_v2_weights,  # noqa: F401
+                         torchvision_mobilenet_v2_to_mmseg)
