@@ -85,8 +85,17 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        # A config may list several evaluators (MSCMR: IoUMetric and
+        # VolumeDiceMetric); the label maps are written by IoUMetric.
+        evaluators = cfg.test_evaluator if isinstance(
+            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        targets = [e for e in evaluators if e.get('type') == 'IoUMetric']
+        if not targets:
+            raise ValueError(f'--out needs an IoUMetric in test_evaluator of '
+                             f'{args.config}')
+        for evaluator in targets:
+            evaluator['output_dir'] = args.out
+            evaluator['keep_results'] = True
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()

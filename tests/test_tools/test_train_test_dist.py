@@ -65,6 +65,10 @@ def test_train_then_test_with_tta_and_show_dir(synthetic_root, tmp_path):
     out = run([sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
                work, '--tta'] + retarget(synthetic_root, 3))
     assert 'mIoU' in out
+    pred_dir = str(tmp_path / 'pred')
+    run([sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir', work,
+         '--out', pred_dir] + retarget(synthetic_root, 3))
+    assert len(glob.glob(osp.join(pred_dir, '*.png'))) == 4
 
 
 def test_resume(synthetic_root, tmp_path):
