@@ -47,20 +47,14 @@ Method:
   ``--dense-budget-gb`` (at least 1, at most ``--local-batch``).
 """
 import argparse
-import gc
 import math
-import multiprocessing as mp
-import os
-import resource
-import statistics
 import sys
-import time
-from queue import Empty
 
 import torch
 
 from mmscribble.models.layers import (dense_affinity_aggregate,
                                       local_affinity_aggregate)
+from mmscribble.utils.benchmark import measure_in_subprocess
 
 NUM_CLASSES = 21
 # The local form needs >= this many times less peak memory per image than
@@ -115,24 +109,6 @@ def parse_args(argv=None):
     return args
 
 
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset ``VmHWM`` to the current resident size; False if refused."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
 def _build_step(spec):
     """Return ``step()`` running one forward + backward of the case."""
     device = torch.device(spec['device'])
@@ -150,79 +126,12 @@ def _build_step(spec):
     return step
 
 
-def run_case(spec, queue):
-    """Measure one case in this (fresh) process and report to ``queue``."""
-    if spec['threads']:
-        torch.set_num_threads(spec['threads'])
-    torch.manual_seed(0)
-    cuda = spec['device'].startswith('cuda')
-
-    def sync():
-        if cuda:
-            torch.cuda.synchronize()
-
-    try:
-        # Load kernels and thread pools on a tiny input first, so that their
-        # one-off memory is not charged to the measured pass.
-        small = dict(spec, batch=1, size=8, channels=4)
-        _build_step(small)()
-        step = _build_step(spec)
-        if cuda:
-            # cuBLAS workspaces and the caching allocator's first growth.
-            step()
-        gc.collect()
-        sync()
-        flagged = False
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        else:
-            hwm = _reset_peak_rss()
-            before = _status_kib('VmRSS') * 1024
-            setup_peak = resource.getrusage(
-                resource.RUSAGE_SELF).ru_maxrss * 1024
-        times = []
-        for i in range(spec['repeats']):
-            start = time.perf_counter()
-            step()
-            sync()
-            times.append(time.perf_counter() - start)
-            if i > 0:
-                continue
-            if cuda:
-                peak = torch.cuda.max_memory_allocated() - before
-            elif hwm:
-                peak = _status_kib('VmHWM') * 1024 - before
-            else:
-                after_peak = resource.getrusage(
-                    resource.RUSAGE_SELF).ru_maxrss * 1024
-                peak = after_peak - before
-                flagged = after_peak <= setup_peak
-        queue.put(
-            dict(
-                time=statistics.median(times),
-                peak=max(peak, 0),
-                flagged=flagged))
-    except RuntimeError as err:  # out of memory, reported as a row
-        queue.put(dict(error=str(err).splitlines()[0]))
-
-
 def measure(spec):
-    """Run ``spec`` in a spawned process; return its result dict."""
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=run_case, args=(spec, queue))
-    proc.start()
-    while True:
-        try:
-            result = queue.get(timeout=1)
-            break
-        except Empty:
-            if not proc.is_alive():
-                result = dict(error=f'process died (exit {proc.exitcode})')
-                break
-    proc.join()
-    return result
+    """Measure ``spec`` in a spawned process (see
+    :mod:`mmscribble.utils.benchmark`); one-off kernel memory is loaded on a
+    tiny case first."""
+    return measure_in_subprocess(
+        _build_step, spec, dict(spec, batch=1, size=8, channels=4))
 
 
 def dense_batch(size: int, budget_gb: float, most: int) -> int:
@@ -238,8 +147,6 @@ def _mib(x):
 
 def main(argv=None):
     args = parse_args(argv)
-    # Read by glibc when the spawned case processes start.
-    os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', '131072')
     window = 2 * math.ceil(3 * args.sigma) + 1
     print(
         f'# LAM benchmark: {args.classes} classes, {args.channels}-channel '

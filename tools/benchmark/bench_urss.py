@@ -21,39 +21,28 @@ The paper's size is slow on a CPU (about 3 s per image for the walk and
 
 Method:
 
-* Every case runs in its own freshly spawned process, so that one case's
-  allocations cannot hide or inflate another's peak.
-* Time: median wall time of ``--repeats`` forward + backward passes after
-  a warm-up pass (with ``torch.cuda.synchronize`` on a GPU).
-* Peak memory: the most memory held during the warm-up pass beyond what
-  was held just before it (inputs, parameters, library code): activations
-  saved for backward, temporaries and gradients. On CUDA this is
-  ``torch.cuda.max_memory_allocated() - torch.cuda.memory_allocated()``.
-  On a CPU torch keeps no allocator statistics and ``tracemalloc`` does
-  not see its allocations, so the process' peak resident set size
-  (``getrusage().ru_maxrss``, kept by the kernel over every allocation)
-  minus the resident set size before the pass is used (Linux). Inputs are
-  built without large temporaries so that the setup's own peak stays
-  below the pass's; a case where it does not is flagged.
+* Measurement (:mod:`mmscribble.utils.benchmark`, shared with
+  ``bench_lam.py``): every case runs in its own freshly spawned process; a
+  tiny pass loads kernels and thread pools first; time is the median wall
+  time of ``--repeats`` forward + backward passes (synchronized on a GPU);
+  peak memory is what the first timed pass holds beyond what was held just
+  before it (activations saved for backward, temporaries, gradients):
+  ``max_memory_allocated`` on CUDA, the kernel's resident-set high-water
+  mark (``VmHWM`` reset through ``/proc/self/clear_refs``) on a CPU, where
+  torch keeps no allocator statistics.
 * Per-image figures divide by the batch. The dense loss runs at the
   largest batch (up to ``--batch``) whose estimated footprint, 12 float
   ``(HW, HW)`` matrices per image, fits in ``--dense-budget-gb``.
 """
 import argparse
-import gc
-import multiprocessing as mp
-import os
-import resource
-import statistics
 import sys
-import time
-from queue import Empty
 
 import torch
 import torch.nn as nn
 
 from mmscribble.models.layers import RandomWalk, ViewTransform
 from mmscribble.models.losses import eigenspace_loss
+from mmscribble.utils.benchmark import measure_in_subprocess
 
 NUM_CLASSES = 21
 
@@ -104,16 +93,6 @@ def parse_args(argv=None):
     return args
 
 
-def _current_rss() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-def _peak_rss() -> int:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def _build_case(spec):
     """Return ``step()`` running one forward + backward of the case."""
     device = torch.device(spec['device'])
@@ -161,68 +140,12 @@ def _build_case(spec):
     return step
 
 
-def run_case(spec, queue):
-    """Measure one case in this (fresh) process and report to ``queue``."""
-    if spec['threads']:
-        torch.set_num_threads(spec['threads'])
-    torch.manual_seed(0)
-    cuda = spec['device'].startswith('cuda')
-
-    def sync():
-        if cuda:
-            torch.cuda.synchronize()
-
-    try:
-        step = _build_case(spec)
-        gc.collect()
-        sync()
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        else:
-            before = _current_rss()
-            setup_peak = _peak_rss()
-        step()
-        sync()
-        if cuda:
-            peak = torch.cuda.max_memory_allocated() - before
-            flagged = False
-        else:
-            after_peak = _peak_rss()
-            peak = after_peak - before
-            # The pass never rose above the setup's peak: a lower bound.
-            flagged = after_peak <= setup_peak
-        times = []
-        for _ in range(spec['repeats']):
-            start = time.perf_counter()
-            step()
-            sync()
-            times.append(time.perf_counter() - start)
-        queue.put(
-            dict(
-                time=statistics.median(times),
-                peak=max(peak, 0),
-                flagged=flagged))
-    except RuntimeError as err:  # out of memory, reported as a row
-        queue.put(dict(error=str(err).splitlines()[0]))
-
-
 def measure(spec):
-    """Run ``spec`` in a spawned process; return its result dict."""
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=run_case, args=(spec, queue))
-    proc.start()
-    while True:
-        try:
-            result = queue.get(timeout=1)
-            break
-        except Empty:
-            if not proc.is_alive():
-                result = dict(error=f'process died (exit {proc.exitcode})')
-                break
-    proc.join()
-    return result
+    """Measure ``spec`` in a spawned process (see
+    :mod:`mmscribble.utils.benchmark`); one-off kernel memory is loaded on a
+    tiny case first."""
+    return measure_in_subprocess(
+        _build_case, spec, dict(spec, batch=1, size=8, channels=4))
 
 
 def _mib(x):
