@@ -115,21 +115,19 @@ def _child(build_step, spec, warmup_spec, queue):
     queue.put(measure_step(build_step, spec, warmup_spec))
 
 
-def measure_in_subprocess(build_step: Callable[[dict], Callable[[], None]],
-                          spec: dict,
-                          warmup_spec: Optional[dict] = None) -> dict:
-    """:func:`measure_step` in a freshly spawned process.
+def run_in_subprocess(target: Callable, *args) -> dict:
+    """Run ``target(*args, queue)`` in a freshly spawned process.
 
-    ``build_step`` must be a module-level function (it is pickled by name).
-    A process that dies (e.g. killed for memory) yields ``error``.
+    ``target`` must be a module-level function (it is pickled by name) that
+    puts one result dict on ``queue``. A process that dies without one
+    (e.g. killed for memory) yields ``dict(error=...)``.
     """
     # Read by glibc when the child starts: freed buffers go back to the
     # kernel at once, so the resident size follows the live allocations.
     os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', '131072')
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(
-        target=_child, args=(build_step, spec, warmup_spec, queue))
+    proc = ctx.Process(target=target, args=(*args, queue))
     proc.start()
     while True:
         try:
@@ -141,3 +139,13 @@ def measure_in_subprocess(build_step: Callable[[dict], Callable[[], None]],
                 break
     proc.join()
     return result
+
+
+def measure_in_subprocess(build_step: Callable[[dict], Callable[[], None]],
+                          spec: dict,
+                          warmup_spec: Optional[dict] = None) -> dict:
+    """:func:`measure_step` in a freshly spawned process.
+
+    ``build_step`` must be a module-level function (it is pickled by name).
+    """
+    return run_in_subprocess(_child, build_step, spec, warmup_spec)

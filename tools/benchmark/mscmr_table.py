@@ -40,7 +40,6 @@ import argparse
 import glob
 import json
 import math
-import multiprocessing as mp
 import os
 import os.path as osp
 import platform
@@ -48,7 +47,8 @@ import re
 import sys
 import time
 import traceback
-from queue import Empty
+
+from mmscribble.utils.benchmark import run_in_subprocess
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
@@ -323,20 +323,7 @@ def run_row(row, args, queue):
 
 def measure(row, args):
     """Run :func:`run_row` in a spawned process; return its result."""
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=run_row, args=(row, args, queue))
-    proc.start()
-    while True:
-        try:
-            result = queue.get(timeout=1)
-            break
-        except Empty:
-            if not proc.is_alive():
-                result = dict(error=f'process died (exit {proc.exitcode})')
-                break
-    proc.join()
-    return result
+    return run_in_subprocess(run_row, row, args)
 
 
 def _fmt(value, spec):
