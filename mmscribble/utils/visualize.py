@@ -44,3 +44,67 @@ def tile(images: Sequence[np.ndarray], scale: int = 1) -> np.ndarray:
 def save_rgb(path: str, img_rgb: np.ndarray) -> None:
     if not cv2.imwrite(path, img_rgb[..., ::-1]):
         raise OSError(f'cannot write {path}')
+
+
+def jet(values: np.ndarray, size=None, normalize: bool = False) -> np.ndarray:
+    """Draw a 2-D map with the JET colour map, as BGR uint8 ``(H, W, 3)``.
+
+    Args:
+        values (np.ndarray): ``(h, w)`` map, in ``[0, 1]`` unless
+            ``normalize``.
+        size (tuple[int, int], optional): output ``(H, W)`` (bilinear);
+            default: the map's own size.
+        normalize (bool): min-max scale first; a constant map is drawn as 0.
+    """
+    values = values.astype(np.float64)
+    if normalize:
+        span = values.max() - values.min()
+        values = (values - values.min()) / span if span > 0 else \
+            np.zeros_like(values)
+    gray = np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+    if size is not None and gray.shape != tuple(size):
+        gray = cv2.resize(
+            gray, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    return cv2.applyColorMap(gray, cv2.COLORMAP_JET)
+
+
+def load_image(path: str, long_side: int) -> np.ndarray:
+    """Decode a BGR image and resize it to ``long_side`` (0: keep)."""
+    import mmcv
+    img = mmcv.imread(path)
+    if img is None:
+        raise ValueError(f'cannot decode image {path}')
+    if long_side:
+        img = mmcv.imrescale(img, (long_side, long_side))
+    return img
+
+
+def load_segmentor(config: str, checkpoint: str, device: str,
+                   cfg_options=None, head_type=None, check=None):
+    """Build the segmentor of ``config`` and load ``checkpoint`` into it.
+
+    The backbone's ``init_cfg`` (ImageNet weights) is never applied: all
+    weights come from the checkpoint. With ``head_type``, a config whose
+    decode head is of another type is rejected before loading, and
+    ``check(model)`` (if given) may raise for a tool-specific reason, also
+    before the checkpoint is read.
+    """
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg.model.train_cfg = None
+    model = MODELS.build(cfg.model)
+    if head_type is not None and not isinstance(model.decode_head,
+                                                head_type):
+        raise TypeError(f'{config} builds a {type(model.decode_head).__name__}'
+                        f'; this tool needs a {head_type.__name__}')
+    if check is not None:
+        check(model)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return revert_sync_batchnorm(model).to(device).eval()

@@ -42,16 +42,13 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.config import DictAction
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS
 from torch import Tensor
 
 from mmscribble.datasets.transforms.loading import read_label_png
 from mmscribble.models.heads import BLPSegHead, self_training_target
+from mmscribble.utils.visualize import jet, load_image, load_segmentor
 
 IGNORE_INDEX = 255
 DEFAULT_GAMMA = 2.0
@@ -156,30 +153,10 @@ def modulating_factor(seg_prob: Tensor,
     return torch.where(has_target, delta, torch.zeros_like(delta))
 
 
-def to_color(values: np.ndarray) -> np.ndarray:
-    """Draw a ``[0, 1]`` map with the JET colour map: BGR uint8
-    ``(H, W, 3)``."""
-    gray = np.round(np.clip(values.astype(np.float64), 0, 1) * 255)
-    return cv2.applyColorMap(gray.astype(np.uint8), cv2.COLORMAP_JET)
-
-
 def build_model(config: str, checkpoint: str, device: str, cfg_options=None):
-    """Build the segmentor of ``config`` and load ``checkpoint`` into it.
-
-    The backbone's ``init_cfg`` (ImageNet weights) is never applied: all
-    weights come from the checkpoint.
-    """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    cfg.model.train_cfg = None
-    model = MODELS.build(cfg.model)
-    if not isinstance(model.decode_head, BLPSegHead):
-        raise TypeError(f'{config} builds a {type(model.decode_head).__name__}'
-                        '; this tool needs a BLPSegHead')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    return revert_sync_batchnorm(model).to(device).eval()
+    """:func:`load_segmentor` for a config with a :class:`BLPSegHead`."""
+    return load_segmentor(config, checkpoint, device, cfg_options,
+                          head_type=BLPSegHead)
 
 
 def config_gamma(head: BLPSegHead) -> float:
@@ -190,16 +167,6 @@ def config_gamma(head: BLPSegHead) -> float:
         if type(loss).__name__ == 'BLPLoss':
             return float(loss.gamma)
     return DEFAULT_GAMMA
-
-
-def load_image(path: str, long_side: int) -> np.ndarray:
-    """Decode a BGR image and resize it to ``long_side`` (0: keep)."""
-    img = mmcv.imread(path)
-    if img is None:
-        raise ValueError(f'cannot decode image {path}')
-    if long_side:
-        img = mmcv.imrescale(img, (long_side, long_side))
-    return img
 
 
 def load_scribble(path: str, ori_shape: Tuple[int, int],
@@ -301,7 +268,7 @@ def main(argv=None):
     written = []
     for key, suffix in OUTPUTS:
         path = osp.join(args.out_dir, f'{stem}_{suffix}.png')
-        mmcv.imwrite(to_color(res[key]), path)
+        mmcv.imwrite(jet(res[key]), path)
         written.append(path)
         print(f'{suffix}: mean {res[key].mean():.4f}, max '
               f'{res[key].max():.4f}')

@@ -42,19 +42,15 @@ import os
 import os.path as osp
 from typing import Tuple
 
-import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.config import DictAction
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS
 from torch import Tensor
 
 from mmscribble.models.heads import URSSHead
+from mmscribble.utils.visualize import jet, load_image, load_segmentor
 
 METHODS = ('sym', 'eig')
 
@@ -161,58 +157,17 @@ def leading_eigenvectors(trans: Tensor,
     return vals, vecs
 
 
-def to_color(values: np.ndarray, size: Tuple[int, int],
-             normalize: bool) -> np.ndarray:
-    """Draw a 2-D map with the JET colour map, as BGR uint8 ``(H, W, 3)``.
-
-    Args:
-        values (np.ndarray): ``(h, w)`` map.
-        size (tuple[int, int]): output ``(H, W)``.
-        normalize (bool): min-max scale first (else ``values`` is in
-            ``[0, 1]``); a constant map is drawn as 0.
-    """
-    values = values.astype(np.float64)
-    if normalize:
-        span = values.max() - values.min()
-        values = (values - values.min()) / span if span > 0 else \
-            np.zeros_like(values)
-    gray = np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
-    if gray.shape != tuple(size):
-        gray = cv2.resize(
-            gray, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    return cv2.applyColorMap(gray, cv2.COLORMAP_JET)
-
-
 def build_model(config: str, checkpoint: str, device: str, cfg_options=None):
-    """Build the segmentor of ``config`` and load ``checkpoint`` into it.
+    """:func:`load_segmentor` for a config with a :class:`URSSHead` that has
+    a random walk (else there is no ``P`` to draw)."""
 
-    The backbone's ``init_cfg`` (ImageNet weights) is never applied: all
-    weights come from the checkpoint.
-    """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    cfg.model.train_cfg = None
-    model = MODELS.build(cfg.model)
-    if not isinstance(model.decode_head, URSSHead):
-        raise TypeError(f'{config} builds a {type(model.decode_head).__name__}'
-                        '; this tool needs a URSSHead')
-    if model.decode_head.random_walk is None:
-        raise ValueError(f'the URSSHead of {config} has no random walk '
-                         '(random_walk=None), so there is no P to draw')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    return revert_sync_batchnorm(model).to(device).eval()
+    def has_walk(model):
+        if model.decode_head.random_walk is None:
+            raise ValueError(f'the URSSHead of {config} has no random walk '
+                             '(random_walk=None), so there is no P to draw')
 
-
-def load_image(path: str, long_side: int) -> np.ndarray:
-    """Decode a BGR image and resize it to ``long_side`` (0: keep)."""
-    img = mmcv.imread(path)
-    if img is None:
-        raise ValueError(f'cannot decode image {path}')
-    if long_side:
-        img = mmcv.imrescale(img, (long_side, long_side))
-    return img
+    return load_segmentor(config, checkpoint, device, cfg_options,
+                          head_type=URSSHead, check=has_walk)
 
 
 @torch.no_grad()
@@ -251,10 +206,10 @@ def main(argv=None):
     stem = osp.splitext(osp.basename(args.img))[0]
     size = img.shape[:2]
     written = [osp.join(args.out_dir, f'{stem}_entropy.png')]
-    mmcv.imwrite(to_color(res['entropy'], size, normalize=False), written[0])
+    mmcv.imwrite(jet(res['entropy'], size), written[0])
     for i, vec in enumerate(res['eigvecs'], start=args.first):
         path = osp.join(args.out_dir, f'{stem}_eigvec{i}.png')
-        mmcv.imwrite(to_color(vec, size, normalize=True), path)
+        mmcv.imwrite(jet(vec, size, normalize=True), path)
         written.append(path)
     vals = ', '.join(f'{v:.6f}' for v in res['eigvals'])
     print(f'eigenvalues ({args.method}) {args.first}..'
