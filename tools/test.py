@@ -6,7 +6,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmscribble.utils import setup_cpu_distributed
+from mmscribble.utils import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -99,6 +99,7 @@ def main():
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

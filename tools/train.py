@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmscribble.utils import setup_cpu_distributed
+from mmscribble.utils import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -72,6 +72,7 @@ def main():
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -74,3 +74,15 @@ def setup_cpu_distributed(cfg: Config) -> bool:
         f'(rank {os.environ["RANK"]} of {os.environ["WORLD_SIZE"]})',
         logger='current')
     return True
+
+
+def teardown_distributed() -> None:
+    """Destroy the default process group, if any, before the process exits.
+
+    Left to interpreter shutdown, gloo's background threads can be torn
+    down mid-flight ("terminate called without an active exception",
+    SIGABRT) after training has finished; torch also asks for an explicit
+    ``destroy_process_group`` with nccl.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
