@@ -1,8 +1,9 @@
 """URSS head (Pan et al., ICCV 2021): random walk, soft entropy and
 self-supervision on the neural eigenspace, on a DeepLabV2 head."""
 import logging
-from contextlib import nullcontext
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager, nullcontext
+from typing import (Callable, Dict, Iterator, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -13,6 +14,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers.random_walk import RandomWalk
 from ..layers.transition_ops import (SAMPLE_KINDS, ViewTransform, apply_view,
@@ -21,6 +23,39 @@ from .deeplabv2_head import DeepLabV2Head
 
 # Values of ``ss_on``; the feature ones are keys of forward_intermediates.
 SS_LOCATIONS = ('eigen', 'feat_before', 'feat_after')
+VIEW_BN_STATS = ('update', 'keep')
+
+
+@contextmanager
+def kept_bn_stats(module: nn.Module) -> Iterator[None]:
+    """Restore the running statistics of every BatchNorm in ``module``.
+
+    Forwards inside the block normalise with their batch statistics as
+    usual (training mode), but ``running_mean``, ``running_var`` and
+    ``num_batches_tracked`` are put back on exit, so an extra forward
+    (URSS's second view) leaves the test-time statistics untouched.
+
+    Args:
+        module (nn.Module): the model (or part) whose BatchNorm layers are
+            restored.
+    """
+    saved = []
+    for m in module.modules():
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            saved.append((m, [
+                b.detach().clone() if b is not None else None
+                for b in (m.running_mean, m.running_var,
+                          m.num_batches_tracked)
+            ]))
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for m, bufs in saved:
+                for cur, old in zip((m.running_mean, m.running_var,
+                                     m.num_batches_tracked), bufs):
+                    if cur is not None and old is not None:
+                        cur.copy_(old)
 
 
 def feature_consistency_loss(feat: Tensor,
@@ -155,6 +190,15 @@ class URSSHead(DeepLabV2Head):
             authors shift by 80 pixels = 10 cells at stride 8).
         view_stride (int): output stride of the backbone: pixels per
             feature cell. Default: 8.
+        view_bn_stats (str): what the second view's forward does to the
+            running statistics of BatchNorm layers (the view runs in
+            training mode): ``'update'`` folds its batch statistics in,
+            as the authors' code does, so each step counts the batch twice
+            and translated views add their filled border; ``'keep'``
+            restores the statistics after the view, so the running
+            statistics (used at test time) see the training images only.
+            Normalisation during the view uses the view's batch
+            statistics either way. Default: ``'update'``.
         channels (int): channels ``C`` of ``f^(L-1)``. Default: 512.
         bottleneck (bool): reduce ``in_channels`` to ``channels`` with a
             3x3 ConvModule. Default: True.
@@ -175,6 +219,7 @@ class URSSHead(DeepLabV2Head):
                  view: str = 'random',
                  max_shift: Union[int, Sequence[int]] = 10,
                  view_stride: int = 8,
+                 view_bn_stats: str = 'update',
                  channels: int = 512,
                  bottleneck: bool = True,
                  **kwargs) -> None:
@@ -185,6 +230,9 @@ class URSSHead(DeepLabV2Head):
         if view not in SAMPLE_KINDS:
             raise ValueError(
                 f'view must be one of {SAMPLE_KINDS}, got {view!r}')
+        if view_bn_stats not in VIEW_BN_STATS:
+            raise ValueError(f'view_bn_stats must be one of {VIEW_BN_STATS}'
+                             f', got {view_bn_stats!r}')
         if int(view_stride) < 1:
             raise ValueError(
                 f'view_stride must be a positive int, got {view_stride}')
@@ -216,6 +264,7 @@ class URSSHead(DeepLabV2Head):
         self.view = view
         self.max_shift = tuple(int(s) for s in shifts)
         self.view_stride = int(view_stride)
+        self.view_bn_stats = view_bn_stats
         self._warned_flip = False
 
     def _build_loss(self, cfg: Optional[ConfigType],
@@ -462,7 +511,11 @@ class URSSHead(DeepLabV2Head):
         valid = self._feature_valid_mask(batch_data_samples, (h, w))
         detach = bool(getattr(self.loss_eigen, 'detach_target', True))
         with_logits = out['transition_logits'] is not None
-        with torch.no_grad() if detach else nullcontext():
+        keep_bn = self.view_bn_stats == 'keep'
+        owner = getattr(extract_feat, '__self__', None)
+        owner = owner if isinstance(owner, nn.Module) else self
+        with torch.no_grad() if detach else nullcontext(), \
+                kept_bn_stats(owner) if keep_bn else nullcontext():
             view = self.forward_intermediates(
                 extract_feat(img_view),
                 classify=False,

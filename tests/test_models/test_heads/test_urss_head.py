@@ -445,3 +445,44 @@ def test_flip_misalignment_is_reported(monkeypatch, size, warned):
     head_loss(head, CountingBackbone(), torch.randn(2, 3, size, size),
               make_samples(size=size))
     assert head._warned_flip == warned
+
+
+def bn_buffers(model):
+    return {
+        name: buf.clone()
+        for name, buf in model.named_buffers()
+        if name.rsplit('.', 1)[-1] in ('running_mean', 'running_var',
+                                       'num_batches_tracked')
+    }
+
+
+@pytest.mark.parametrize('mode', ['keep', 'update'])
+def test_view_bn_stats(mode):
+    """'keep': the second view leaves every running statistic as one
+    first-view step leaves it; 'update' (authors) folds the view in."""
+    torch.manual_seed(0)
+    _, model = build_tiny_segmentor(view_bn_stats=mode)
+    _, reference = build_tiny_segmentor()
+    reference.load_state_dict(model.state_dict())
+    model.train()
+    reference.train()
+    data = model.data_preprocessor(fake_batch(), True)
+    model.decode_head.loss_eigen.loss_weight = 30.0
+    model.loss(data['inputs'], data['data_samples'])
+    reference.decode_head.loss_eigen.loss_weight = 0.0
+    reference.loss(data['inputs'], data['data_samples'])
+    got, want = bn_buffers(model), bn_buffers(reference)
+    assert got.keys() == want.keys() and len(got) > 10
+    same = [torch.equal(got[k], want[k]) for k in got]
+    if mode == 'keep':
+        assert all(same)
+    else:
+        # The view counts as one more batch in every BatchNorm.
+        counts = [k for k in got if k.endswith('num_batches_tracked')]
+        assert all(int(got[k]) == int(want[k]) + 1 for k in counts)
+        assert not all(same)
+
+
+def test_view_bn_stats_argument():
+    with pytest.raises(ValueError, match='view_bn_stats'):
+        make_head(view_bn_stats='freeze')
