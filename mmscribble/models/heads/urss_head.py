@@ -39,23 +39,24 @@ def kept_bn_stats(module: nn.Module) -> Iterator[None]:
         module (nn.Module): the model (or part) whose BatchNorm layers are
             restored.
     """
+    # The view updates copies; the original tensors are put back
+    # untouched. Restoring them in place instead would bump their autograd
+    # version, which the first view's BatchNorm backward checks.
+    names = ('running_mean', 'running_var', 'num_batches_tracked')
     saved = []
     for m in module.modules():
         if isinstance(m, _BatchNorm) and m.track_running_stats:
-            saved.append((m, [
-                b.detach().clone() if b is not None else None
-                for b in (m.running_mean, m.running_var,
-                          m.num_batches_tracked)
-            ]))
+            originals = {n: getattr(m, n) for n in names}
+            saved.append((m, originals))
+            for n, buf in originals.items():
+                if buf is not None:
+                    setattr(m, n, buf.clone())
     try:
         yield
     finally:
-        with torch.no_grad():
-            for m, bufs in saved:
-                for cur, old in zip((m.running_mean, m.running_var,
-                                     m.num_batches_tracked), bufs):
-                    if cur is not None and old is not None:
-                        cur.copy_(old)
+        for m, originals in saved:
+            for n, buf in originals.items():
+                setattr(m, n, buf)
 
 
 def feature_consistency_loss(feat: Tensor,
