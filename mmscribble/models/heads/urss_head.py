@@ -18,12 +18,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers.random_walk import RandomWalk
 from ..layers.transition_ops import (SAMPLE_KINDS, ViewTransform, apply_view,
-                                     sample_view, view_valid_mask)
+                                     crop_view, overlap_size, sample_view,
+                                     view_valid_mask)
 from .deeplabv2_head import DeepLabV2Head
 
 # Values of ``ss_on``; the feature ones are keys of forward_intermediates.
 SS_LOCATIONS = ('eigen', 'feat_before', 'feat_after')
 VIEW_BN_STATS = ('update', 'keep')
+TRANSLATE_VIEWS = ('shift', 'crop')
 
 
 @contextmanager
@@ -62,7 +64,8 @@ def kept_bn_stats(module: nn.Module) -> Iterator[None]:
 def feature_consistency_loss(feat: Tensor,
                              feat_view: Tensor,
                              phi: ViewTransform,
-                             valid_mask: Optional[Tensor] = None) -> Tensor:
+                             valid_mask: Optional[Tensor] = None,
+                             view_cropped: bool = False) -> Tensor:
     """Self-supervision on a feature map, URSS Eq. 7 with a squared error.
 
     .. math::
@@ -81,21 +84,40 @@ def feature_consistency_loss(feat: Tensor,
         phi (ViewTransform): the view relating them.
         valid_mask (Tensor, optional): ``(N, h, w)`` bool, real image
             positions of ``x`` (in the frame of ``x``).
+        view_cropped (bool): ``feat_view`` comes from a cropped view
+            (:func:`crop_view`): ``(N, C, h', w')`` over the positions the
+            translation keeps, compared with the same cells of ``feat``.
+            Default: False.
 
     Returns:
         Tensor: scalar loss; a zero with a ``grad_fn`` when no position is
         compared.
     """
-    if feat.dim() != 4 or feat_view.shape != feat.shape:
+    if feat.dim() != 4:
         raise ValueError(
-            'feat and feat_view must have the same shape (N, C, h, w), got '
-            f'{tuple(feat.shape)} and {tuple(feat_view.shape)}')
-    n, _, h, w = feat.shape
+            f'feat must have shape (N, C, h, w), got {tuple(feat.shape)}')
+    n, c, h, w = feat.shape
+    crop = view_cropped and phi.kind == 'translate'
+    size = overlap_size(h, w, phi) if crop else (h, w)
+    if feat_view.shape != (n, c) + tuple(size):
+        raise ValueError(
+            f'feat_view must have shape {(n, c) + tuple(size)} '
+            f'(view_cropped={view_cropped}, {phi!r}), got '
+            f'{tuple(feat_view.shape)}')
+    if valid_mask is not None and valid_mask.shape != (n, h, w):
+        raise ValueError(f'valid_mask must have shape (N, h, w) = '
+                         f'{(n, h, w)}, got {tuple(valid_mask.shape)}')
+    if crop:
+        moved = crop_view(feat, phi)
+        mask = torch.ones(
+            (n, ) + tuple(size), dtype=torch.bool, device=feat.device)
+        if valid_mask is not None:
+            mask = crop_view(valid_mask != 0, phi)
+        sq = (moved - feat_view).square().mean(dim=1)
+        weight = mask.to(sq.dtype)
+        return (sq * weight).sum() / weight.sum().clamp_min(1)
     mask = view_valid_mask(h, w, phi, device=feat.device).expand(n, h, w)
     if valid_mask is not None:
-        if valid_mask.shape != (n, h, w):
-            raise ValueError(f'valid_mask must have shape (N, h, w) = '
-                             f'{(n, h, w)}, got {tuple(valid_mask.shape)}')
         mask = mask & apply_view(valid_mask != 0, phi, fill=False)
     moved = apply_view(feat, phi, fill=0)
     sq = (moved - feat_view).square().mean(dim=1)
@@ -139,9 +161,11 @@ class URSSHead(DeepLabV2Head):
       view, no extra cost, and every parameter is still used by the first
       view, so DDP needs no ``find_unused_parameters``. When it is
       positive, a view ``phi`` is drawn (``view``), the normalised image
-      batch is transformed (``apply_view(img, phi, stride=view_stride)``,
-      vacated pixels set to 0, the mean colour), sent through the
-      segmentor's ``extract_feat`` and this head's feature path, and
+      batch is transformed (flipped, or translated as set by
+      ``translate_view``: shifted with the vacated pixels set to 0, the
+      mean colour, or cropped to the part that stays in frame), sent
+      through the segmentor's ``extract_feat`` and this head's feature
+      path, and
       ``P(x)`` is compared with ``P(t_phi(x))``. With the loss's
       ``detach_target=True`` (the authors' choice) the view runs under
       ``torch.no_grad()``, so gradients flow through the first view only;
@@ -200,6 +224,13 @@ class URSSHead(DeepLabV2Head):
             statistics (used at test time) see the training images only.
             Normalisation during the view uses the view's batch
             statistics either way. Default: ``'update'``.
+        translate_view (str): how a translated view is made. ``'shift'``
+            moves the image inside a frame of the same size and fills the
+            vacated band with 0 (the mean colour); ``'crop'`` crops the
+            part that stays in frame (:func:`crop_view`), as the authors'
+            code does (``img[:, :, 0:385]`` / ``img[:, :, 80:465]``), so no
+            invented content enters the network and the view is cheaper.
+            Both compare the same positions. Default: ``'shift'``.
         channels (int): channels ``C`` of ``f^(L-1)``. Default: 512.
         bottleneck (bool): reduce ``in_channels`` to ``channels`` with a
             3x3 ConvModule. Default: True.
@@ -221,6 +252,7 @@ class URSSHead(DeepLabV2Head):
                  max_shift: Union[int, Sequence[int]] = 10,
                  view_stride: int = 8,
                  view_bn_stats: str = 'update',
+                 translate_view: str = 'shift',
                  channels: int = 512,
                  bottleneck: bool = True,
                  **kwargs) -> None:
@@ -234,6 +266,9 @@ class URSSHead(DeepLabV2Head):
         if view_bn_stats not in VIEW_BN_STATS:
             raise ValueError(f'view_bn_stats must be one of {VIEW_BN_STATS}'
                              f', got {view_bn_stats!r}')
+        if translate_view not in TRANSLATE_VIEWS:
+            raise ValueError(f'translate_view must be one of '
+                             f'{TRANSLATE_VIEWS}, got {translate_view!r}')
         if int(view_stride) < 1:
             raise ValueError(
                 f'view_stride must be a positive int, got {view_stride}')
@@ -266,6 +301,7 @@ class URSSHead(DeepLabV2Head):
         self.max_shift = tuple(int(s) for s in shifts)
         self.view_stride = int(view_stride)
         self.view_bn_stats = view_bn_stats
+        self.translate_view = translate_view
         self._warned_flip = False
 
     def _build_loss(self, cfg: Optional[ConfigType],
@@ -508,7 +544,11 @@ class URSSHead(DeepLabV2Head):
         h, w = out['feat_before'].shape[-2:]
         phi = sample_view(self.view, h, w, self.max_shift)
         self._warn_flip_alignment(phi, img.shape[-1], w)
-        img_view = apply_view(img, phi, stride=self.view_stride, fill=0)
+        crop = phi.kind == 'translate' and self.translate_view == 'crop'
+        if crop:
+            img_view = crop_view(img, phi, stride=self.view_stride)
+        else:
+            img_view = apply_view(img, phi, stride=self.view_stride, fill=0)
         valid = self._feature_valid_mask(batch_data_samples, (h, w))
         detach = bool(getattr(self.loss_eigen, 'detach_target', True))
         with_logits = out['transition_logits'] is not None
@@ -521,11 +561,28 @@ class URSSHead(DeepLabV2Head):
                 extract_feat(img_view),
                 classify=False,
                 with_logits=with_logits)
+        if crop:
+            want = overlap_size(h, w, phi)
+            got = tuple(view['feat_before'].shape[-2:])
+            if got != want:
+                raise ValueError(
+                    f'URSSHead: the {tuple(img_view.shape[-2:])} crop of '
+                    f'{phi!r} gave {got} feature cells, not the {want} '
+                    f'that the {h}x{w} features keep in frame; view_stride='
+                    f'{self.view_stride} must be the backbone output stride')
         if self.ss_on == 'eigen':
             key = 'transition_logits' if with_logits else 'transition'
             loss = self.loss_eigen(
-                out[key], view[key], phi, (h, w), valid_mask=valid)
+                out[key],
+                view[key],
+                phi, (h, w),
+                valid_mask=valid,
+                view_cropped=crop)
             return {self.loss_eigen.loss_name: loss}
-        loss = feature_consistency_loss(out[self.ss_on], view[self.ss_on], phi,
-                                        valid)
+        loss = feature_consistency_loss(
+            out[self.ss_on],
+            view[self.ss_on],
+            phi,
+            valid,
+            view_cropped=crop)
         return dict(loss_ss_feat=self.loss_eigen.loss_weight * loss)

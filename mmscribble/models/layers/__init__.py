@@ -1,6 +1,7 @@
 from .random_walk import RandomWalk, transition_logits, transition_matrix
-from .transition_ops import (ViewTransform, apply_view, dense_view_matrix,
-                             overlap_block, sample_view, transform_transition,
+from .transition_ops import (ViewTransform, apply_view, crop_view,
+                             dense_view_matrix, overlap_block, overlap_size,
+                             sample_view, transform_transition,
                              transform_transition_dense, view_valid_mask)
 from .local_aggregation import (LocalAggregationModule, LowLevelEmbedding,
                                 dense_affinity, dense_affinity_aggregate,

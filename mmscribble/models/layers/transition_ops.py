@@ -147,6 +147,63 @@ def apply_view(x: Tensor,
     return out
 
 
+def crop_view(x: Tensor, phi: ViewTransform, stride: int = 1) -> Tensor:
+    """The part of ``x`` that a translation keeps in frame, as a crop.
+
+    The authors of URSS make their translated view by cropping the image
+    (rows ``0:385`` or ``80:465`` of a 465 crop) instead of shifting it
+    inside a frame of the same size and filling the vacated band. For a
+    translation by ``(dy, dx)`` cells this returns the pixels of ``x`` whose
+    features stay in the frame: ``|dy| * stride`` rows are removed at the
+    bottom for ``dy > 0`` (the content moves down and leaves through the
+    bottom) or at the top for ``dy < 0``, and likewise ``|dx| * stride``
+    columns. Its features (stride ``stride``) are the source cells that
+    :func:`overlap_block` keeps, in the same raster order, because the crop
+    starts at a multiple of the stride: no position of the view is
+    invented, so no fill value enters the network.
+
+    Args:
+        x (Tensor): images or maps of shape ``(..., H, W)``.
+        phi (ViewTransform): a translation.
+        stride (int): pixels per feature cell. Default: 1.
+
+    Returns:
+        Tensor: ``(..., H - |dy| * stride, W - |dx| * stride)``, a view of
+        ``x`` (no copy).
+
+    Raises:
+        ValueError: ``phi`` is a flip (a flip keeps the whole frame), or
+            nothing of ``x`` stays in frame.
+    """
+    if not torch.is_tensor(x) or x.dim() < 2:
+        raise ValueError('x must be a tensor of shape (..., H, W), got '
+                         f'{getattr(x, "shape", type(x))}')
+    if int(stride) < 1:
+        raise ValueError(f'stride must be a positive int, got {stride}')
+    kind, dy, dx = _check_view(phi)
+    if kind != 'translate':
+        raise ValueError(f'crop_view needs a translation, got {phi!r}')
+    h, w = x.shape[-2:]
+    ys, _ = _shift_slices(h, dy * stride)
+    xs, _ = _shift_slices(w, dx * stride)
+    out = x[..., ys, xs]
+    if out.shape[-2] == 0 or out.shape[-1] == 0:
+        raise ValueError(f'{phi!r} at stride {stride} leaves nothing of a '
+                         f'{h}x{w} input in frame')
+    return out
+
+
+def overlap_size(h: int, w: int, phi: ViewTransform) -> Tuple[int, int]:
+    """``(rows, cols)`` of the positions a view shares with its source."""
+    _check_size(h, w)
+    kind, dy, dx = _check_view(phi)
+    if kind == 'flip':
+        return h, w
+    ys, _ = _shift_slices(h, dy)
+    xs, _ = _shift_slices(w, dx)
+    return len(range(h)[ys]), len(range(w)[xs])
+
+
 def view_valid_mask(h: int,
                     w: int,
                     phi: ViewTransform,

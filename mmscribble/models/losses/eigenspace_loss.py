@@ -11,7 +11,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ..layers.transition_ops import (ViewTransform, apply_view, overlap_block,
-                                     transform_transition_dense,
+                                     overlap_size, transform_transition_dense,
                                      view_valid_mask)
 
 REDUCTIONS = ('none', 'mean', 'sum')
@@ -106,7 +106,8 @@ def eigenspace_loss(trans: Tensor,
                     weight: Optional[Tensor] = None,
                     reduction: str = 'mean',
                     avg_factor: Optional[float] = None,
-                    impl: str = 'index') -> Tensor:
+                    impl: str = 'index',
+                    view_cropped: bool = False) -> Tensor:
     """Soft eigenspace self-supervision, URSS Eq. 9.
 
     .. math::
@@ -168,6 +169,12 @@ def eigenspace_loss(trans: Tensor,
         impl (str): ``'index'`` (index operations) or ``'dense'`` (Eq. 10
             with dense computing matrices, O((hw)^3); for tests and
             benchmarks). Default: ``'index'``.
+        view_cropped (bool): ``trans_view`` is the matrix of a *cropped*
+            view (:func:`~mmscribble.models.layers.crop_view`, the
+            authors' translation): ``(N, m, m)`` over exactly the ``m``
+            positions that the translation keeps in frame, in their raster
+            order, instead of ``(N, h*w, h*w)`` over a same-size shifted
+            frame. For a flip it changes nothing. Default: False.
 
     Returns:
         Tensor: the loss, a scalar unless ``reduction='none'``; a zero
@@ -175,15 +182,22 @@ def eigenspace_loss(trans: Tensor,
     """
     h, w = _check_size(size)
     hw = h * w
-    for name, t in (('trans', trans), ('trans_view', trans_view)):
-        if not torch.is_tensor(t) or t.dim() != 3 or t.shape[1:] != (hw, hw):
-            raise ValueError(
-                f'{name} must have shape (N, h*w, h*w) = (N, {hw}, {hw}) '
-                f'for size={(h, w)}, got {tuple(getattr(t, "shape", ()))}')
-    if trans_view.shape != trans.shape:
+    if not torch.is_tensor(trans) or trans.dim() != 3 or trans.shape[1:] != (
+            hw, hw):
         raise ValueError(
-            f'trans_view must have the shape of trans {tuple(trans.shape)}, '
-            f'got {tuple(trans_view.shape)}')
+            f'trans must have shape (N, h*w, h*w) = (N, {hw}, {hw}) for '
+            f'size={(h, w)}, got {tuple(getattr(trans, "shape", ()))}')
+    m_view = hw
+    if view_cropped:
+        oh, ow = overlap_size(h, w, phi)
+        m_view = oh * ow
+    expect = (trans.shape[0], m_view, m_view)
+    if not torch.is_tensor(trans_view) or tuple(trans_view.shape) != expect:
+        what = (f'the {oh}x{ow} positions that {phi!r} keeps in frame '
+                '(view_cropped=True)' if view_cropped else 'trans')
+        raise ValueError(
+            f'trans_view must have shape {expect} ({what}), got '
+            f'{tuple(getattr(trans_view, "shape", ()))}')
     if trace_loss not in TRACE_LOSSES:
         raise ValueError(f'trace_loss must be one of {TRACE_LOSSES}, got '
                          f'{trace_loss!r}')
@@ -212,12 +226,14 @@ def eigenspace_loss(trans: Tensor,
     in_view = view_valid_mask(h, w, phi, device=trans.device).flatten()
     if impl == 'index':
         pred = overlap_block(trans, h, w, phi, frame='source')
-        target = overlap_block(trans_view, h, w, phi, frame='view')
+        target = trans_view if view_cropped else overlap_block(
+            trans_view, h, w, phi, frame='view')
     else:
         keep = torch.nonzero(in_view).flatten()
         pred = transform_transition_dense(trans, h, w, phi)
         pred = pred[:, keep][:, :, keep]
-        target = trans_view[:, keep][:, :, keep]
+        target = trans_view if view_cropped else trans_view[:, keep][:, :,
+                                                                     keep]
     m = pred.shape[-1]
     if m == 0:
         per_image = trans.sum(dim=(1, 2)) * 0
@@ -335,6 +351,7 @@ class EigenspaceLoss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
                 impl: str = 'index',
+                view_cropped: bool = False,
                 **kwargs) -> Tensor:
         """Compute the weighted loss.
 
@@ -350,6 +367,8 @@ class EigenspaceLoss(nn.Module):
             reduction_override (str, optional): overrides ``reduction``.
             impl (str): ``'index'`` or ``'dense'`` (reference).
                 Default: ``'index'``.
+            view_cropped (bool): ``target`` comes from a cropped view
+                (see :func:`eigenspace_loss`). Default: False.
             **kwargs: ignored (e.g. ``ignore_index``).
 
         Returns:
@@ -370,7 +389,8 @@ class EigenspaceLoss(nn.Module):
             weight=weight,
             reduction=reduction,
             avg_factor=avg_factor,
-            impl=impl)
+            impl=impl,
+            view_cropped=view_cropped)
 
     @property
     def loss_name(self) -> str:

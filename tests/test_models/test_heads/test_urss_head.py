@@ -488,3 +488,88 @@ def test_view_bn_stats(mode):
 def test_view_bn_stats_argument():
     with pytest.raises(ValueError, match='view_bn_stats'):
         make_head(view_bn_stats='freeze')
+
+
+@pytest.mark.parametrize('ss_on', ['eigen', 'feat_before'])
+@pytest.mark.parametrize('shift', [(-2, 0), (1, 1)])
+def test_cropped_translation_view(monkeypatch, ss_on, shift):
+    """translate_view='crop': the view is the crop that stays in frame."""
+    from mmscribble.models.layers import crop_view
+    phi = ViewTransform('translate', shift)
+    monkeypatch.setattr(urss_head_module, 'sample_view',
+                        lambda *args, **kwargs: phi)
+    torch.manual_seed(0)
+    head = make_head(
+        ss_on=ss_on,
+        translate_view='crop',
+        random_walk=dict(similarity='projected', alpha_init=0.3),
+        loss_eigen=dict(
+            type='EigenspaceLoss',
+            loss_weight=2.0,
+            gamma=0.5,
+            from_logits=True))
+    head.eval()
+    backbone = CountingBackbone()
+    img = torch.randn(2, 3, SIZE, SIZE)
+    samples = make_samples()
+    seen = []
+    counted = lambda x: seen.append(tuple(x.shape[-2:])) or backbone(x)  # noqa
+    losses = head.loss(
+        backbone(img), samples, None, img=img, extract_feat=counted)
+    crop = crop_view(img, phi, stride=8)
+    assert seen == [tuple(crop.shape[-2:])]
+    valid = head._feature_valid_mask(samples, (FEAT, FEAT))
+    if ss_on == 'eigen':
+        x = head.random_walk.logits(head._forward_feature(backbone(img)))
+        xv = head.random_walk.logits(head._forward_feature(backbone(crop)))
+        expect = 2.0 * eigenspace_loss(
+            x,
+            xv,
+            phi, (FEAT, FEAT),
+            gamma=0.5,
+            from_logits=True,
+            valid_mask=valid,
+            view_cropped=True)
+        torch.testing.assert_close(losses['loss_eigen'], expect)
+    else:
+        f = head._forward_feature(backbone(img))
+        fv = head._forward_feature(backbone(crop))
+        expect = 2.0 * feature_consistency_loss(
+            f, fv, phi, valid, view_cropped=True)
+        torch.testing.assert_close(losses['loss_ss_feat'], expect)
+        assert expect > 0
+
+
+def test_cropped_feature_consistency_by_hand():
+    f = torch.arange(12.).reshape(1, 1, 3, 4)
+    down = ViewTransform('translate', (1, 0))  # keeps source rows 0-1
+    g = f[..., :2, :].clone()
+    assert float(feature_consistency_loss(f, g, down,
+                                          view_cropped=True)) == 0.0
+    g[..., 1, 3] += 2  # one cell off by 2 out of 8 compared
+    assert float(feature_consistency_loss(
+        f, g, down, view_cropped=True)) == pytest.approx(4 / 8)
+    valid = torch.ones(1, 3, 4, dtype=torch.bool)
+    valid[..., 3] = False  # that cell is padding: not compared
+    assert float(
+        feature_consistency_loss(f, g, down, valid, view_cropped=True)) == 0.0
+    with pytest.raises(ValueError, match='feat_view must have shape'):
+        feature_consistency_loss(f, f, down, view_cropped=True)
+
+
+def test_translate_view_argument_and_stride_check(monkeypatch):
+    with pytest.raises(ValueError, match='translate_view'):
+        make_head(translate_view='pad')
+    phi = ViewTransform('translate', (2, 0))
+    monkeypatch.setattr(urss_head_module, 'sample_view',
+                        lambda *args, **kwargs: phi)
+    # A view stride that is not the backbone's: the 33 - 2 * 4 = 25 pixel
+    # crop has 4 feature rows, not the 5 - 2 = 3 kept in frame.
+    head = make_head(
+        translate_view='crop',
+        view_stride=4,
+        loss_eigen=dict(type='EigenspaceLoss', loss_weight=1.0))
+    backbone = CountingBackbone()
+    img = torch.randn(2, 3, SIZE, SIZE)
+    with pytest.raises(ValueError, match='output stride'):
+        head_loss(head, backbone, img, make_samples())

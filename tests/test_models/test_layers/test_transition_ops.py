@@ -194,3 +194,34 @@ def test_sample_view():
         sample_view('translate', 5, 7, 0)
     with pytest.raises(ValueError, match='max_shift'):
         sample_view('translate', 5, 7, (1, -1))
+
+
+@pytest.mark.parametrize('shift', [(2, 0), (-1, 0), (0, 3), (-2, -1)])
+def test_crop_view_features_are_the_kept_cells(shift):
+    """Stride-s features of the crop are the source cells kept in frame."""
+    from mmscribble.models.layers.transition_ops import (crop_view,
+                                                         overlap_size)
+    phi = ViewTransform('translate', shift)
+    s, h, w = 4, 5, 6
+    img = torch.randn(1, 2, s * (h - 1) + 1, s * (w - 1) + 1)
+
+    def cells(x):  # pixel-wise features sampled every s pixels
+        return x[..., ::s, ::s]
+
+    crop = crop_view(img, phi, stride=s)
+    oh, ow = overlap_size(h, w, phi)
+    assert crop.shape[-2:] == (s * (oh - 1) + 1, s * (ow - 1) + 1)
+    # Raster order of the crop's cells == the source rows of overlap_block.
+    assert torch.equal(cells(crop), crop_view(cells(img), phi))
+    # The crop's cells sit where the shifted view puts them.
+    shifted = cells(apply_view(img, phi, stride=s))
+    mask = view_valid_mask(h, w, phi)
+    assert torch.equal(shifted[..., mask].flatten(), cells(crop).flatten())
+
+
+def test_crop_view_errors():
+    from mmscribble.models.layers.transition_ops import crop_view
+    with pytest.raises(ValueError, match='translation'):
+        crop_view(torch.zeros(1, 4, 4), ViewTransform('flip'))
+    with pytest.raises(ValueError, match='nothing'):
+        crop_view(torch.zeros(1, 4, 4), ViewTransform('translate', (2, 0)), 2)

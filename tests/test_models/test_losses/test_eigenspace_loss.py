@@ -332,3 +332,86 @@ def test_input_checks():
         eigenspace_loss(trans, trans, FLIP, (3, 4), impl='sparse')
     with pytest.raises(ValueError, match='kl_reduction'):
         EigenspaceLoss(kl_reduction='batchmean')
+
+
+# Cropped views (the authors' translation): the view's matrix covers only
+# the positions that stay in frame.
+CROPS = [ViewTransform('translate', s) for s in [(2, 0), (-1, 0), (1, -3)]]
+
+
+@pytest.mark.parametrize('phi', CROPS, ids=str)
+@pytest.mark.parametrize('from_logits', [True, False])
+def test_cropped_view_equals_reference_on_the_overlap(phi, from_logits):
+    """A cropped view's matrix is the overlap block of a same-size one."""
+    from mmscribble.models.layers.transition_ops import overlap_block
+    h, w = 4, 6
+    trans = _random_transitions(2, h * w, seed=1)
+    full_view = _random_transitions(2, h * w, seed=2)
+    if not from_logits:
+        trans, full_view = trans.softmax(-1), full_view.softmax(-1)
+    cropped = overlap_block(full_view, h, w, phi, frame='view').clone()
+    valid = torch.ones(2, h, w)
+    valid[1, :, -2:] = 0
+    for impl in ('index', 'dense'):
+        got = eigenspace_loss(
+            trans,
+            cropped,
+            phi, (h, w),
+            gamma=0.3,
+            from_logits=from_logits,
+            valid_mask=valid,
+            impl=impl,
+            view_cropped=True)
+        # The overlap block of a logit matrix is a valid logit matrix of
+        # the kept positions, and renormalising probabilities over the kept
+        # columns is what the same-size form does too.
+        expect = eigenspace_loss(
+            trans,
+            full_view,
+            phi, (h, w),
+            gamma=0.3,
+            from_logits=from_logits,
+            valid_mask=valid,
+            impl=impl)
+        torch.testing.assert_close(got, expect)
+
+
+@pytest.mark.parametrize('similarity', ['raw', 'projected'])
+@pytest.mark.parametrize('phi', CROPS + [FLIP], ids=str)
+def test_cropped_view_zero_for_equivariant_features(similarity, phi):
+    from mmscribble.models.layers.transition_ops import crop_view
+    feat = _equivariant_features()
+    walk = RandomWalk(
+        4,
+        similarity=similarity,
+        key_channels=2 if similarity == 'projected' else None).double()
+    x = torch.randn(2, 3, 5, 7, dtype=torch.float64)
+    view = apply_view(x, phi) if phi.kind == 'flip' else crop_view(x, phi)
+    _, trans, logits = walk(feat(x), return_logits=True)
+    _, trans_view, logits_view = walk(feat(view), return_logits=True)
+    for impl in ('index', 'dense'):
+        loss = eigenspace_loss(
+            trans,
+            trans_view,
+            phi, (5, 7),
+            gamma=1.,
+            impl=impl,
+            view_cropped=True)
+        assert abs(loss.item()) < 1e-12
+    loss = eigenspace_loss(
+        logits,
+        logits_view,
+        phi, (5, 7),
+        gamma=1.,
+        from_logits=True,
+        view_cropped=True)
+    assert abs(loss.item()) < 1e-12
+
+
+def test_cropped_view_shape_is_checked():
+    trans = _random_transitions(1, 20).softmax(-1)
+    phi = ViewTransform('translate', (1, 0))
+    with pytest.raises(ValueError, match=r'\(1, 15, 15\).*keeps in frame'):
+        eigenspace_loss(trans, trans, phi, (4, 5), view_cropped=True)
+    with pytest.raises(ValueError, match='trans_view must have shape'):
+        eigenspace_loss(trans, trans[:, :15, :15], phi, (4, 5))
