@@ -415,3 +415,28 @@ def test_cropped_view_shape_is_checked():
         eigenspace_loss(trans, trans, phi, (4, 5), view_cropped=True)
     with pytest.raises(ValueError, match='trans_view must have shape'):
         eigenspace_loss(trans, trans[:, :15, :15], phi, (4, 5))
+
+
+@pytest.mark.parametrize('from_logits', [False, True])
+def test_gradcheck_cropped_view(from_logits):
+    h, w = 3, 3
+    phi = ViewTransform('translate', (1, -1))  # keeps a 2x2 block
+    trans = _random_transitions(2, h * w, scale=1.).requires_grad_()
+    view = _random_transitions(2, 4, scale=1., seed=1).requires_grad_()
+    valid = torch.ones(2, h, w)
+    valid[1, 0, 1] = 0
+
+    def fn(a, b):
+        if not from_logits:
+            a, b = a.softmax(-1), b.softmax(-1)
+        return eigenspace_loss(
+            a,
+            b,
+            phi, (h, w),
+            gamma=0.5,
+            from_logits=from_logits,
+            detach_target=False,
+            valid_mask=valid,
+            view_cropped=True)
+
+    assert gradcheck(fn, (trans, view))
