@@ -101,6 +101,14 @@ def _shift_slices(n: int, d: int) -> Tuple[slice, slice]:
     return src, dst
 
 
+def _check_image(x: Tensor, stride: int) -> None:
+    if not torch.is_tensor(x) or x.dim() < 2:
+        raise ValueError('x must be a tensor of shape (..., H, W), got '
+                         f'{getattr(x, "shape", type(x))}')
+    if int(stride) < 1:
+        raise ValueError(f'stride must be a positive int, got {stride}')
+
+
 def apply_view(x: Tensor,
                phi: ViewTransform,
                stride: int = 1,
@@ -131,11 +139,7 @@ def apply_view(x: Tensor,
     Returns:
         Tensor: ``t_phi(x)`` with the shape and dtype of ``x``.
     """
-    if not torch.is_tensor(x) or x.dim() < 2:
-        raise ValueError('x must be a tensor of shape (..., H, W), got '
-                         f'{getattr(x, "shape", type(x))}')
-    if int(stride) < 1:
-        raise ValueError(f'stride must be a positive int, got {stride}')
+    _check_image(x, stride)
     kind, dy, dx = _check_view(phi)
     if kind == 'flip':
         return x.flip(-1)
@@ -175,11 +179,7 @@ def crop_view(x: Tensor, phi: ViewTransform, stride: int = 1) -> Tensor:
         ValueError: ``phi`` is a flip (a flip keeps the whole frame), or
             nothing of ``x`` stays in frame.
     """
-    if not torch.is_tensor(x) or x.dim() < 2:
-        raise ValueError('x must be a tensor of shape (..., H, W), got '
-                         f'{getattr(x, "shape", type(x))}')
-    if int(stride) < 1:
-        raise ValueError(f'stride must be a positive int, got {stride}')
+    _check_image(x, stride)
     kind, dy, dx = _check_view(phi)
     if kind != 'translate':
         raise ValueError(f'crop_view needs a translation, got {phi!r}')

@@ -155,22 +155,37 @@ def _equivariant_features(channels=4):
 
 @pytest.mark.parametrize('similarity', ['raw', 'projected'])
 @pytest.mark.parametrize('phi', VIEWS, ids=str)
-def test_zero_for_equivariant_features(similarity, phi):
+@pytest.mark.parametrize('cropped', [False, True], ids=['shift', 'crop'])
+def test_zero_for_equivariant_features(similarity, phi, cropped):
+    from mmscribble.models.layers.transition_ops import crop_view
     feat = _equivariant_features()
     walk = RandomWalk(
         4,
         similarity=similarity,
         key_channels=2 if similarity == 'projected' else None).double()
     x = torch.randn(2, 3, 5, 7, dtype=torch.float64)
+    if cropped and phi.kind == 'translate':
+        x_view = crop_view(x, phi)  # the authors' translation: a crop
+    else:
+        x_view = apply_view(x, phi, fill=0.)
     _, trans, logits = walk(feat(x), return_logits=True)
-    _, trans_view, logits_view = walk(
-        feat(apply_view(x, phi, fill=0.)), return_logits=True)
+    _, trans_view, logits_view = walk(feat(x_view), return_logits=True)
     for impl in ('index', 'dense'):
         loss = eigenspace_loss(
-            trans, trans_view, phi, (5, 7), gamma=1., impl=impl)
+            trans,
+            trans_view,
+            phi, (5, 7),
+            gamma=1.,
+            impl=impl,
+            view_cropped=cropped)
         assert abs(loss.item()) < 1e-12
     loss = eigenspace_loss(
-        logits, logits_view, phi, (5, 7), gamma=1., from_logits=True)
+        logits,
+        logits_view,
+        phi, (5, 7),
+        gamma=1.,
+        from_logits=True,
+        view_cropped=cropped)
     assert abs(loss.item()) < 1e-12
 
 
@@ -259,9 +274,13 @@ def test_gradcheck(trace_loss, from_logits):
     h, w = 2, 3
     trans = _random_transitions(2, h * w, scale=1.).requires_grad_()
     view = _random_transitions(2, h * w, scale=1., seed=1).requires_grad_()
+    # A cropped view of a (-1, 1) translation keeps a 1x2 block.
+    crop = _random_transitions(2, 2, scale=1., seed=2).requires_grad_()
     valid = torch.ones(2, h, w)
     valid[1, 1, 0] = 0
-    for phi in [FLIP, ViewTransform('translate', (-1, 1))]:
+    shift = ViewTransform('translate', (-1, 1))
+    for phi, target, cropped in [(FLIP, view, False), (shift, view, False),
+                                 (shift, crop, True)]:
 
         def fn(a, b):
             if not from_logits:
@@ -274,9 +293,10 @@ def test_gradcheck(trace_loss, from_logits):
                 trace_loss=trace_loss,
                 from_logits=from_logits,
                 detach_target=False,
-                valid_mask=valid)
+                valid_mask=valid,
+                view_cropped=cropped)
 
-        assert gradcheck(fn, (trans, view))
+        assert gradcheck(fn, (trans, target))
 
 
 def test_module_matches_functional_and_registry():
@@ -376,38 +396,6 @@ def test_cropped_view_equals_reference_on_the_overlap(phi, from_logits):
         torch.testing.assert_close(got, expect)
 
 
-@pytest.mark.parametrize('similarity', ['raw', 'projected'])
-@pytest.mark.parametrize('phi', CROPS + [FLIP], ids=str)
-def test_cropped_view_zero_for_equivariant_features(similarity, phi):
-    from mmscribble.models.layers.transition_ops import crop_view
-    feat = _equivariant_features()
-    walk = RandomWalk(
-        4,
-        similarity=similarity,
-        key_channels=2 if similarity == 'projected' else None).double()
-    x = torch.randn(2, 3, 5, 7, dtype=torch.float64)
-    view = apply_view(x, phi) if phi.kind == 'flip' else crop_view(x, phi)
-    _, trans, logits = walk(feat(x), return_logits=True)
-    _, trans_view, logits_view = walk(feat(view), return_logits=True)
-    for impl in ('index', 'dense'):
-        loss = eigenspace_loss(
-            trans,
-            trans_view,
-            phi, (5, 7),
-            gamma=1.,
-            impl=impl,
-            view_cropped=True)
-        assert abs(loss.item()) < 1e-12
-    loss = eigenspace_loss(
-        logits,
-        logits_view,
-        phi, (5, 7),
-        gamma=1.,
-        from_logits=True,
-        view_cropped=True)
-    assert abs(loss.item()) < 1e-12
-
-
 def test_cropped_view_shape_is_checked():
     trans = _random_transitions(1, 20).softmax(-1)
     phi = ViewTransform('translate', (1, 0))
@@ -416,27 +404,3 @@ def test_cropped_view_shape_is_checked():
     with pytest.raises(ValueError, match='trans_view must have shape'):
         eigenspace_loss(trans, trans[:, :15, :15], phi, (4, 5))
 
-
-@pytest.mark.parametrize('from_logits', [False, True])
-def test_gradcheck_cropped_view(from_logits):
-    h, w = 3, 3
-    phi = ViewTransform('translate', (1, -1))  # keeps a 2x2 block
-    trans = _random_transitions(2, h * w, scale=1.).requires_grad_()
-    view = _random_transitions(2, 4, scale=1., seed=1).requires_grad_()
-    valid = torch.ones(2, h, w)
-    valid[1, 0, 1] = 0
-
-    def fn(a, b):
-        if not from_logits:
-            a, b = a.softmax(-1), b.softmax(-1)
-        return eigenspace_loss(
-            a,
-            b,
-            phi, (h, w),
-            gamma=0.5,
-            from_logits=from_logits,
-            detach_target=False,
-            valid_mask=valid,
-            view_cropped=True)
-
-    assert gradcheck(fn, (trans, view))
