@@ -4,8 +4,17 @@
 #
 # Head: the baseline's DeepLabV2 head (3x3 bottleneck 320 -> 256, ASPP
 # classifier) with URSS's random walk on the 256-d bottleneck feature
-# (P = softmax(f^T f), Eq. 5-6; 21x21 cells on a 161x161 crop, so P is
-# 441x441 per image).
+# (Eq. 5; 21x21 cells on a 161x161 crop, so P is 441x441 per image). P is
+# the authors' similarity, softmax((W_q f)^T (W_k f)) with 1x1 query/key
+# projections to 32 channels, not the paper's softmax(f^T f): on the raw
+# 256-d features the logits are in the hundreds, P is near one-hot, and at
+# omega2 = 30 the eigenspace term's gradient went straight into the
+# bottleneck and wrecked the segmentation (mean Dice 0.10, see
+# docs/benchmarks.md); with the projections the term settles at ~0.1.
+# The translated view is the authors' crop of the part that stays in frame
+# (translate_view='crop'), not a shifted image with a filled band, and the
+# second view leaves the BatchNorm running statistics alone
+# (view_bn_stats='keep'), so test-time statistics see real slices only.
 # Loss (Eq. 11): partial CE + omega1 * soft entropy off SLIC boundaries +
 # omega2 * eigenspace self-supervision, omega1 = 1, omega2 = 30,
 # gamma = 0.01, as the ResNet configs in configs/urss/.
@@ -16,7 +25,8 @@
 # the schedule by PhaseSwitchHook. The learning rate is NOT dropped there,
 # unlike the VOC config, so the schedule stays the baseline's.
 # Views: random flip or vertical translation up to 5 cells (40 pixels,
-# ~19% of the crop, the authors' 80 of 465).
+# ~25% of the crop; the authors' 80 of 465 is 17%), the translation as a
+# crop (121-153 rows of the 161).
 _base_ = './pce_deeplabv2_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
 max_iters = 240
 phase_iters = 120
@@ -26,7 +36,7 @@ crop_size = (161, 161)
 model = dict(
     decode_head=dict(
         type='URSSHead',
-        random_walk=dict(similarity='raw'),
+        random_walk=dict(similarity='projected'),
         loss_entropy=dict(
             type='SoftEntropyLoss', loss_weight=omega1, use_boundary=True),
         # Raised to omega2 by the PhaseSwitchHook below.
@@ -41,6 +51,8 @@ model = dict(
         ss_on='eigen',
         view='random',
         max_shift=(5, 0),
+        translate_view='crop',
+        view_bn_stats='keep',
         view_stride=8))
 # The baseline's pipeline (configs/_base_/datasets/mscmr_scribble.py) with
 # SLICBoundaries right after loading.
