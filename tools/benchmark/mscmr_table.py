@@ -383,7 +383,9 @@ def make_table(rows, info):
             f'{first["iters"]} iterations of batch {first["batch"]}, crop '
             f'{"x".join(str(c) for c in first["crop"])}, '
             f'{first["threads"]} torch thread(s); time vs baseline = '
-            'training wall time / that of the baseline row.')
+            'training wall time / that of the baseline row; all rows '
+            f'together: {sum(r["train_s"] for r in done) / 60:.1f} min of '
+            'training.')
     lines.append(f'Machine: {info["machine"]}, {info["cpus"]} CPUs, torch '
                  f'{info["torch"]}, load average {info["load"]} at start '
                  f'({info["date"]}).')
