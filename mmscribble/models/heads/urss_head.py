@@ -108,18 +108,17 @@ def feature_consistency_loss(feat: Tensor,
         raise ValueError(f'valid_mask must have shape (N, h, w) = '
                          f'{(n, h, w)}, got {tuple(valid_mask.shape)}')
     if crop:
+        # Every kept cell has a source; padding of x stays excluded.
         moved = crop_view(feat, phi)
         mask = torch.ones(
             (n, ) + tuple(size), dtype=torch.bool, device=feat.device)
         if valid_mask is not None:
             mask = crop_view(valid_mask != 0, phi)
-        sq = (moved - feat_view).square().mean(dim=1)
-        weight = mask.to(sq.dtype)
-        return (sq * weight).sum() / weight.sum().clamp_min(1)
-    mask = view_valid_mask(h, w, phi, device=feat.device).expand(n, h, w)
-    if valid_mask is not None:
-        mask = mask & apply_view(valid_mask != 0, phi, fill=False)
-    moved = apply_view(feat, phi, fill=0)
+    else:
+        moved = apply_view(feat, phi, fill=0)
+        mask = view_valid_mask(h, w, phi, device=feat.device).expand(n, h, w)
+        if valid_mask is not None:
+            mask = mask & apply_view(valid_mask != 0, phi, fill=False)
     sq = (moved - feat_view).square().mean(dim=1)
     weight = mask.to(sq.dtype)
     return (sq * weight).sum() / weight.sum().clamp_min(1)
@@ -165,8 +164,7 @@ class URSSHead(DeepLabV2Head):
       ``translate_view``: shifted with the vacated pixels set to 0, the
       mean colour, or cropped to the part that stays in frame), sent
       through the segmentor's ``extract_feat`` and this head's feature
-      path, and
-      ``P(x)`` is compared with ``P(t_phi(x))``. With the loss's
+      path, and ``P(x)`` is compared with ``P(t_phi(x))``. With the loss's
       ``detach_target=True`` (the authors' choice) the view runs under
       ``torch.no_grad()``, so gradients flow through the first view only;
       with False they flow through both. Batch-norm layers in training
