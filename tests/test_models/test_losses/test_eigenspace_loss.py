@@ -373,26 +373,14 @@ def test_cropped_view_equals_reference_on_the_overlap(phi, from_logits):
     valid = torch.ones(2, h, w)
     valid[1, :, -2:] = 0
     for impl in ('index', 'dense'):
+        kw = dict(
+            gamma=0.3, from_logits=from_logits, valid_mask=valid, impl=impl)
         got = eigenspace_loss(
-            trans,
-            cropped,
-            phi, (h, w),
-            gamma=0.3,
-            from_logits=from_logits,
-            valid_mask=valid,
-            impl=impl,
-            view_cropped=True)
+            trans, cropped, phi, (h, w), view_cropped=True, **kw)
         # The overlap block of a logit matrix is a valid logit matrix of
         # the kept positions, and renormalising probabilities over the kept
         # columns is what the same-size form does too.
-        expect = eigenspace_loss(
-            trans,
-            full_view,
-            phi, (h, w),
-            gamma=0.3,
-            from_logits=from_logits,
-            valid_mask=valid,
-            impl=impl)
+        expect = eigenspace_loss(trans, full_view, phi, (h, w), **kw)
         torch.testing.assert_close(got, expect)
 
 
