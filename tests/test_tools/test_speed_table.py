@@ -35,4 +35,4 @@ def test_training_iterations_side_by_side(capsys):
     out = capsys.readouterr().out
     assert '| partial CE | start |' in out and 'x1.00' in out
     # URSS's eigenspace phase is timed as a row of its own.
-    assert '| URSS | from iter 120: loss_weight=30.0 |' in out
+    assert '| URSS | from iter 120: loss_weight=3.0 |' in out
