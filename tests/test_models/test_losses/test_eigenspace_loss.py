@@ -170,23 +170,13 @@ def test_zero_for_equivariant_features(similarity, phi, cropped):
         x_view = apply_view(x, phi, fill=0.)
     _, trans, logits = walk(feat(x), return_logits=True)
     _, trans_view, logits_view = walk(feat(x_view), return_logits=True)
-    for impl in ('index', 'dense'):
+    cases = [(trans, trans_view, dict(impl='index')),
+             (trans, trans_view, dict(impl='dense')),
+             (logits, logits_view, dict(from_logits=True))]
+    for a, b, kw in cases:
         loss = eigenspace_loss(
-            trans,
-            trans_view,
-            phi, (5, 7),
-            gamma=1.,
-            impl=impl,
-            view_cropped=cropped)
+            a, b, phi, (5, 7), gamma=1., view_cropped=cropped, **kw)
         assert abs(loss.item()) < 1e-12
-    loss = eigenspace_loss(
-        logits,
-        logits_view,
-        phi, (5, 7),
-        gamma=1.,
-        from_logits=True,
-        view_cropped=cropped)
-    assert abs(loss.item()) < 1e-12
 
 
 def test_positive_for_non_equivariant_features():
