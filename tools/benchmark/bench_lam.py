@@ -24,10 +24,10 @@ Method:
   allocations cannot hide or inflate another's peak.
 * Time: median wall time of ``--repeats`` forward + backward passes (with
   ``torch.cuda.synchronize`` on a GPU). A tiny pass loads the kernels and
-  thread pools first; on a GPU one untimed full pass also precedes them.
-  On a CPU the first pass needs no such warm-up: with the allocator
-  setting below every pass maps fresh pages anyway.
-* Peak memory: the most memory held during the first timed pass beyond
+  thread pools first, and one untimed full pass touches the buffers (and,
+  on a GPU, the cuBLAS workspaces). The timed passes run under the C
+  library's default allocator.
+* Peak memory: the most memory held during one further pass beyond
   what was held just before it (the inputs and library code are excluded; the
   output, the saved tensors, the temporaries and the input gradients are
   included). On CUDA: ``torch.cuda.max_memory_allocated()`` minus
@@ -38,9 +38,10 @@ Method:
   /proc/self/clear_refs``, Linux >= 4.0) and read after it. Where that
   reset is not allowed, ``getrusage().ru_maxrss`` minus the resident size
   before the pass is used, and a case whose pass did not exceed the setup's
-  peak is flagged as a lower bound. The cases run with glibc's
-  ``MALLOC_MMAP_THRESHOLD_=131072`` so that freed buffers go back to the
-  kernel at once and the resident size follows the live allocations.
+  peak is flagged as a lower bound. For that pass only, glibc is told
+  (``mallopt``) to give freed buffers over 128 KiB back to the kernel at
+  once, so the resident size follows the live allocations; whole runs
+  with that setting (``MALLOC_MMAP_THRESHOLD_``) are 2-3x slower.
 * Per-image figures divide by the batch. The local form runs at
   ``--local-batch``; the dense form at the largest batch whose estimated
   footprint, 3 float ``(hw, hw)`` matrices per image, fits in

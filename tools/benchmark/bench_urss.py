@@ -23,13 +23,15 @@ Method:
 
 * Measurement (:mod:`mmscribble.utils.benchmark`, shared with
   ``bench_lam.py``): every case runs in its own freshly spawned process; a
-  tiny pass loads kernels and thread pools first; time is the median wall
-  time of ``--repeats`` forward + backward passes (synchronized on a GPU);
-  peak memory is what the first timed pass holds beyond what was held just
-  before it (activations saved for backward, temporaries, gradients):
-  ``max_memory_allocated`` on CUDA, the kernel's resident-set high-water
-  mark (``VmHWM`` reset through ``/proc/self/clear_refs``) on a CPU, where
-  torch keeps no allocator statistics.
+  tiny pass loads kernels and thread pools first and one untimed full pass
+  touches the buffers; time is the median wall time of ``--repeats``
+  forward + backward passes (synchronized on a GPU) under the default
+  allocator; peak memory is what one further pass holds beyond what was
+  held just before it (activations saved for backward, temporaries,
+  gradients): ``max_memory_allocated`` on CUDA, the kernel's resident-set
+  high-water mark (``VmHWM`` reset through ``/proc/self/clear_refs``) on a
+  CPU, where torch keeps no allocator statistics; for that pass only, glibc
+  returns freed buffers to the kernel at once.
 * Per-image figures divide by the batch. The dense loss runs at the
   largest batch (up to ``--batch``) whose estimated footprint, 12 float
   ``(HW, HW)`` matrices per image, fits in ``--dense-budget-gb``.
