@@ -16,12 +16,12 @@
 #
 # Schedule: batch 8, 240 iterations (5 epochs of the 382 training slices),
 # AdamW lr 1e-3, weight decay 1e-4, 24 linear warm-up iterations, then
-# poly decay to 0. Seed 0. Sized so that the whole table (7 rows) trains
+# poly decay to 0. Seed 0. Sized so that the whole table (9 rows) trains
 # and tests within an hour on 2 CPU cores (OMP_NUM_THREADS=2): median
-# seconds per iteration of 20-iteration runs of the table tool, 161x161
-# crops, data loading included: partial CE 0.95, URSS 1.69 (both phases),
-# BLPSeg 1.70, i.e. 11.1 s per iteration of all 7 rows, ~45 min of
-# training plus ~2 min of start-up and testing. See docs/benchmarks.md.
+# seconds per iteration of the full rows of the table tool on 2026-12-01,
+# 161x161 crops, data loading included: partial CE 0.81, URSS 1.21-1.36
+# (both phases), BLPSeg 1.44-1.47, i.e. 46.5 min of training for the 9
+# rows plus ~3 min of start-up and testing. See docs/benchmarks.md.
 _base_ = [
     '../../_base_/datasets/mscmr_scribble.py',
     '../../_base_/default_runtime.py'
