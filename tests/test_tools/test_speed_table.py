@@ -36,3 +36,40 @@ def test_training_iterations_side_by_side(capsys):
     assert '| partial CE | start |' in out and 'x1.00' in out
     # URSS's eigenspace phase is timed as a row of its own.
     assert '| URSS | from iter 120: loss_weight=3.0 |' in out
+
+
+def test_losses_get_the_papers_crops():
+    args = tool.parse_args(['--paper', '--dense-budget-gb', '2'])
+    losses = tool.bench_losses.parse_args(tool.bench_argv('losses', args))
+    assert losses.paper
+    assert dict((m, (s, b)) for m, s, b in tool.bench_losses.PAPER) == {
+        'URSS': (465, 8),
+        'BLPSeg': (384, 10)
+    }
+    assert not tool.bench_losses.parse_args(
+        tool.bench_argv('losses', tool.parse_args([]))).paper
+
+
+def test_loss_cases_are_scribble_like_and_train_the_logits():
+    import torch
+    bench = tool.bench_losses
+    g = torch.Generator().manual_seed(0)
+    label = bench.scribble_labels(2, 200, 21, g)
+    frac = (label != 255).float().mean().item()
+    assert 0.02 < frac < 0.04  # ~3% of the pixels, as real scribbles
+    for i in range(2):
+        assert set(label[i].unique().tolist()) == set(range(21)) | {255}
+    for method, _, _ in bench.QUICK:
+        for loss in bench.LOSSES[method]:
+            step = bench._build_case(
+                dict(loss=loss, size=24, batch=2, classes=5, device='cpu'))
+            step()  # forward + backward, no error
+
+
+def test_bench_losses_prints_a_row_per_loss(capsys):
+    tool.bench_losses.main(['--repeats', '1', '--threads', '1'])
+    out = capsys.readouterr().out
+    for method, size, batch in tool.bench_losses.QUICK:
+        for loss in tool.bench_losses.LOSSES[method]:
+            assert f'| {method} | {size}x{size} | {batch} | {loss} |' in out
+    assert out.count('| x1.00 |') == 2  # partial CE, once per method

@@ -2,7 +2,7 @@
 """Speed and memory of every head and loss, and of each method's training
 iteration relative to partial cross-entropy: one command.
 
-Three sections, printed as markdown:
+Four sections, printed as markdown:
 
 1. URSS (``tools/benchmark/bench_urss.py``, run as is): forward + backward
    of the head's feature path without / with the random walk, and of the
@@ -13,7 +13,12 @@ Three sections, printed as markdown:
 2. BLPSeg's LAM (``tools/benchmark/bench_lam.py``, run as is): local
    window next to the dense ``(hw, hw)`` matrix, per-image ratios. Paper
    sizes: 96x96 and 128x128 logits, batch 10, 21 classes.
-3. Training iteration of each method of the MSCMR table
+3. The per-pixel losses (``tools/benchmark/bench_losses.py``, run as is):
+   partial CE and soft entropy on URSS's logits, partial CE, BLP loss,
+   annotation WCE and partial focal loss on BLPSeg's, each against partial
+   CE on the same logits. Paper sizes: 465x465 / batch 8 and 384x384 /
+   batch 10, 21 classes.
+4. Training iteration of each method of the MSCMR table
    (``configs/benchmark/mscmr/``, one config per method; label variants
    share their method's model and are left out), on the same backbone and
    input: ``model.train_step`` (data preprocessing, forward, backward,
@@ -32,13 +37,13 @@ Usage::
     python tools/benchmark/speed_table.py --skip-heads --repeats 5
     python tools/benchmark/speed_table.py --device cuda --paper
 
-Flags: ``--paper`` (the papers' sizes in sections 1-2; the quick default
+Flags: ``--paper`` (the papers' sizes in sections 1-3; the quick default
 uses 33x33 / batch 2 for URSS and 48x48, 64x64 / batch 2 for the LAM),
 ``--repeats N`` (timed passes or rounds per case), ``--threads N`` (torch
 threads), ``--device``, ``--dense-budget-gb`` (memory that bounds the
 batch of the dense forms), ``--skip-heads`` / ``--skip-train`` (drop
-sections 1-2 / 3), ``--configs`` (section 3's configs), ``--batch``
-(section 3's batch; default: each config's).
+sections 1-3 / 4), ``--configs`` (section 4's configs), ``--batch``
+(section 4's batch; default: each config's).
 """
 import argparse
 import glob
@@ -54,15 +59,18 @@ ROOT = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import bench_lam  # noqa: E402
+import bench_losses  # noqa: E402
 import bench_urss  # noqa: E402
 
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
 QUICK = dict(
     urss=['--size', '33', '--channels', '512', '--batch', '2'],
-    lam=['--sizes', '48', '64', '--local-batch', '2', '--classes', '21'])
+    lam=['--sizes', '48', '64', '--local-batch', '2', '--classes', '21'],
+    losses=[])
 PAPER = dict(
     urss=['--size', '59', '--channels', '512', '--batch', '8'],
-    lam=['--sizes', '96', '128', '--local-batch', '10', '--classes', '21'])
+    lam=['--sizes', '96', '128', '--local-batch', '10', '--classes', '21'],
+    losses=['--paper'])
 
 
 def parse_args(argv=None):
@@ -91,22 +99,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--skip-heads',
         action='store_true',
-        help='skip the head / loss benchmarks (sections 1-2)')
+        help='skip the head / loss benchmarks (sections 1-3)')
     parser.add_argument(
         '--skip-train',
         action='store_true',
-        help='skip the training-iteration comparison (section 3)')
+        help='skip the training-iteration comparison (section 4)')
     parser.add_argument(
         '--configs',
         nargs='+',
         default=None,
-        help='configs of section 3 (default: configs/benchmark/mscmr/*.py '
+        help='configs of section 4 (default: configs/benchmark/mscmr/*.py '
         'trained on the real scribbles)')
     parser.add_argument(
         '--batch',
         type=int,
         default=None,
-        help="section 3's batch size (default: each config's)")
+        help="section 4's batch size (default: each config's)")
     args = parser.parse_args(argv)
     for name in ('repeats', 'threads', 'batch'):
         value = getattr(args, name)
@@ -123,13 +131,13 @@ def bench_argv(name, args):
     argv += ['--repeats', str(args.repeats), '--device', args.device]
     if args.threads:
         argv += ['--threads', str(args.threads)]
-    if args.dense_budget_gb:
+    if args.dense_budget_gb and name != 'losses':  # no dense form there
         argv += ['--dense-budget-gb', str(args.dense_budget_gb)]
     return argv
 
 
 # ---------------------------------------------------------------------------
-# Section 3: training iterations, side by side.
+# Section 4: training iterations, side by side.
 # ---------------------------------------------------------------------------
 def _strip_pretrained(node):
     """Drop ``Pretrained`` inits: timing does not depend on the weights."""
@@ -323,6 +331,8 @@ def main(argv=None):
         bench_urss.main(bench_argv('urss', args))
         print(f'\n## BLPSeg local aggregation module, {size}\n', flush=True)
         bench_lam.main(bench_argv('lam', args))
+        print(f'\n## Per-pixel losses, {size}\n', flush=True)
+        bench_losses.main(bench_argv('losses', args))
     if not args.skip_train:
         train_section(args)
 
