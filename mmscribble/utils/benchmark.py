@@ -74,9 +74,12 @@ def release_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
     every later large allocation (fresh pages each time): for memory
     passes, not for timed ones.
 
+    Collects Python garbage first in every case.
+
     Returns:
-        bool: False where the C library is not glibc (nothing changed).
+        bool: False where the C library is not glibc (nothing else done).
     """
+    gc.collect()
     try:
         libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
         mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
@@ -85,7 +88,6 @@ def release_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
     if not (mallopt(_M_MMAP_THRESHOLD, int(threshold))
             and mallopt(_M_TRIM_THRESHOLD, 2 * int(threshold))):
         return False
-    gc.collect()
     malloc_trim(0)
     return True
 
@@ -139,15 +141,15 @@ def measure_step(build_step: Callable[[dict], Callable[[], None]],
 
 def _peak_of(step, sync, cuda):
     """Bytes held during one more ``step()`` beyond those held before it."""
-    gc.collect()
     sync()
     if cuda:
+        gc.collect()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
         step()
         sync()
         return torch.cuda.max_memory_allocated() - before, False
-    release_freed_memory()
+    release_freed_memory()  # collects garbage, then trims
     hwm = _reset_peak_rss()
     before = _status_kib('VmRSS') * 1024
     setup_peak = _max_rss()
@@ -156,6 +158,26 @@ def _peak_of(step, sync, cuda):
         return _status_kib('VmHWM') * 1024 - before, False
     after_peak = _max_rss()
     return after_peak - before, after_peak <= setup_peak
+
+
+def add_measure_args(parser, repeats: int = 3) -> None:
+    """Add the options every bench script passes to :func:`measure_step`.
+
+    ``--repeats`` (timed passes per case, default ``repeats``),
+    ``--device`` and ``--threads``; the scripts check their ranges.
+    """
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=repeats,
+        help='timed passes per case')
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu' or a CUDA device")
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch default)')
 
 
 def _child(build_step, spec, warmup_spec, queue):

@@ -55,7 +55,7 @@ import torch
 
 from mmscribble.models.layers import (dense_affinity_aggregate,
                                       local_affinity_aggregate)
-from mmscribble.utils.benchmark import measure_in_subprocess
+from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
 
 NUM_CLASSES = 21
 # The local form needs >= this many times less peak memory per image than
@@ -88,15 +88,7 @@ def parse_args(argv=None):
         type=float,
         default=3.,
         help='memory budget that bounds the batch of the dense form')
-    parser.add_argument(
-        '--repeats', type=int, default=2, help='timed passes per case')
-    parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device")
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch CPU threads (default: torch default)')
+    add_measure_args(parser, repeats=2)
     args = parser.parse_args(argv)
     for name in ('classes', 'channels', 'local_batch', 'repeats'):
         if getattr(args, name) < 1:

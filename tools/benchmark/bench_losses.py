@@ -38,7 +38,7 @@ import torch
 from mmscribble.models.losses import (AnnotationProbabilityLoss, BLPLoss,
                                       PartialCrossEntropyLoss,
                                       PartialFocalLoss, SoftEntropyLoss)
-from mmscribble.utils.benchmark import measure_in_subprocess
+from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
 
 NUM_CLASSES = 21
 # (method, crop side, batch): the papers' training crops and batches.
@@ -57,15 +57,7 @@ def parse_args(argv=None):
         action='store_true',
         help="the papers' crops and batches (URSS 465 / 8, BLPSeg 384 / "
         '10); default: 129 / 2 and 96 / 2')
-    parser.add_argument(
-        '--repeats', type=int, default=3, help='timed passes per case')
-    parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device")
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch CPU threads (default: torch default)')
+    add_measure_args(parser, repeats=3)
     args = parser.parse_args(argv)
     for name in ('repeats', 'threads'):
         value = getattr(args, name)

@@ -44,7 +44,7 @@ import torch.nn as nn
 
 from mmscribble.models.layers import RandomWalk, ViewTransform
 from mmscribble.models.losses import eigenspace_loss
-from mmscribble.utils.benchmark import measure_in_subprocess
+from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
 
 NUM_CLASSES = 21
 
@@ -73,19 +73,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--batch', type=int, default=4, help='batch size (paper: 8)')
     parser.add_argument(
-        '--repeats', type=int, default=3, help='timed passes per case')
-    parser.add_argument(
         '--dense-budget-gb',
         type=float,
         default=3.,
         help='memory budget that bounds the batch of the dense loss')
-    parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device")
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch CPU threads (default: torch default)')
+    add_measure_args(parser, repeats=3)
     args = parser.parse_args(argv)
     for name in ('size', 'channels', 'batch', 'repeats'):
         if getattr(args, name) < 1:
