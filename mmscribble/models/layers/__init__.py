@@ -3,6 +3,11 @@ from .transition_ops import (ViewTransform, apply_view, crop_view,
                              dense_view_matrix, overlap_block, overlap_size,
                              sample_view, transform_transition,
                              transform_transition_dense, view_valid_mask)
+from .window_affinity import (dense_window_softmax,
+                              dense_window_softmax_aggregate,
+                              offset_log_kernel, window_neighbours,
+                              window_offsets, window_pairwise_weights,
+                              window_radii, window_softmax_aggregate)
 from .local_aggregation import (LocalAggregationModule, LowLevelEmbedding,
                                 dense_affinity, dense_affinity_aggregate,
                                 local_affinity_aggregate)

@@ -8,6 +8,7 @@ from mmscribble.models.layers import (LocalAggregationModule,
                                       LowLevelEmbedding, dense_affinity,
                                       dense_affinity_aggregate,
                                       local_affinity_aggregate)
+from mmscribble.models.layers import local_aggregation, window_affinity
 from mmscribble.models.layers.local_aggregation import window_radii
 
 
@@ -22,51 +23,6 @@ def _full_window(h, w):
     # Covers every pixel from every pixel: the local form is then Eq. 4
     # without truncation.
     return 2 * max(h, w) + 1
-
-
-@pytest.mark.parametrize('sigma', [0.7, 1.5, 3.0])
-def test_local_equals_untruncated_dense_float32(sigma):
-    feat, logits = _inputs(dtype=torch.float32)
-    local = local_affinity_aggregate(
-        feat, logits, sigma, window=_full_window(13, 17))
-    dense = dense_affinity_aggregate(feat, logits, sigma)
-    assert local.dtype == torch.float32
-    torch.testing.assert_close(local, dense, rtol=0, atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    'shape,sigma,window',
-    [
-        ((2, 13, 17), 1.0, None),
-        ((2, 13, 17), 2.0, 5),
-        ((3, 6, 50), 1.0, None),  # several tiles per row, wrap to next row
-        ((1, 1, 9), 1.0, None),
-        ((2, 9, 1), 1.5, None),
-    ])
-def test_local_equals_dense_with_same_window(shape, sigma, window):
-    n, h, w = shape
-    feat, logits = _inputs(n=n, h=h, w=w)
-    valid = torch.rand(n, h, w, generator=torch.Generator().manual_seed(1))
-    valid = valid > 0.3
-    ry, rx = window_radii(sigma, window, h, w)
-    dense_window = 2 * max(ry, rx) + 1
-    for f, s, m in [(feat, sigma, None), (feat, sigma, valid),
-                    (None, sigma, valid), (feat, None, valid)]:
-        win = window if s is not None or window else dense_window
-        local = local_affinity_aggregate(f, logits, s, win, m)
-        dense = dense_affinity_aggregate(f, logits, s, dense_window, m)
-        torch.testing.assert_close(local, dense, rtol=0, atol=1e-12)
-
-
-def test_default_window_truncates_only_the_gaussian_tail():
-    # Without P_low the neglected weight is the 2D Gaussian mass beyond
-    # 3 sigma in x or y: about 2 * 2 * sum_{k > 3} exp(-k^2 / 2) / 2.5066
-    # = 5.4e-4 for sigma = 1.
-    _, logits = _inputs(h=15, w=15)
-    local = local_affinity_aggregate(None, logits, 1.0)
-    dense = dense_affinity_aggregate(None, logits, 1.0)
-    err = (local - dense).abs().max() / logits.abs().max()
-    assert 0 < err < 2 * 5.4e-4
 
 
 def test_columns_of_affinity_sum_to_one():
@@ -88,79 +44,28 @@ def test_columns_of_affinity_sum_to_one():
             feat, ones, 1.5, valid_mask=torch.rand(2, 5, 7) > 0.5), ones)
 
 
-def test_hand_computed_border_pixel_ignores_outside_window():
-    # 1 x 3 image, equal features: A[i, 0] = P_dis(i, 0) / sum over the 3
-    # image pixels. Zero-padded features would add exp(-1/2) + exp(-2)
-    # from the two pixels left of the border to the denominator.
-    feat = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
-    logits = torch.tensor([[[[1., 2., 4.]]]], dtype=torch.float64)
-    weights = torch.tensor([1, math.exp(-0.5), math.exp(-2)],
-                           dtype=torch.float64)
-    expected = (weights * logits[0, 0, 0]).sum() / weights.sum()
-    for fn in (local_affinity_aggregate, dense_affinity_aggregate):
-        out = fn(feat, logits, 1.0)
-        assert out[0, 0, 0, 0].item() == pytest.approx(expected.item())
-
-
-def test_sigma_to_zero_gives_identity():
+def test_lam_functions_are_the_window_engine():
     feat, logits = _inputs(h=6, w=7)
-    out = local_affinity_aggregate(feat, logits, 1e-3)
-    torch.testing.assert_close(out, logits, rtol=0, atol=1e-12)
-    a = dense_affinity(feat, 1e-3)
-    torch.testing.assert_close(a,
-                               torch.eye(42, dtype=a.dtype).expand(2, -1, -1))
-
-
-def test_large_feature_dot_products_are_stable():
-    # Authors' embeddings are not normalised: f_i . f_j reaches 1e4 here.
-    feat, logits = _inputs(c=8, h=7, w=9, dtype=torch.float32)
-    feat = feat * 40
-    local = local_affinity_aggregate(feat, logits, 2.0, window=19)
-    dense = dense_affinity_aggregate(feat, logits, 2.0)
-    assert torch.isfinite(local).all()
-    torch.testing.assert_close(local, dense, rtol=0, atol=1e-5)
-
-
-def test_valid_mask_makes_batch_padding_invisible():
-    feat, logits = _inputs(n=1, h=6, w=8)
-    pad_feat = torch.cat([feat, 50 * torch.randn(1, 4, 6, 5).double()], 3)
-    pad_logits = torch.cat([logits, 9 + torch.zeros(1, 3, 6, 5).double()], 3)
-    valid = torch.zeros(1, 6, 13, dtype=torch.bool)
-    valid[..., :8] = True
-    ref = local_affinity_aggregate(feat, logits, 1.5)
-    out = local_affinity_aggregate(pad_feat, pad_logits, 1.5, valid_mask=valid)
-    torch.testing.assert_close(out[..., :8], ref, rtol=0, atol=1e-12)
-    assert torch.isfinite(out).all()
-
-
-def test_gradients_match_dense():
-    feat, logits = _inputs(h=7, w=20)
-    valid = torch.rand(2, 7, 20) > 0.2
-    grads = []
-    for fn in (local_affinity_aggregate, dense_affinity_aggregate):
-        f = feat.clone().requires_grad_()
-        x = logits.clone().requires_grad_()
-        s = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
-        out = fn(f, x, s, 9, valid)
-        (out *
-         torch.linspace(-1, 2, out.numel()).view_as(out)).sum().backward()
-        grads.append((f.grad, x.grad, s.grad))
-    for g_local, g_dense in zip(*grads):
-        torch.testing.assert_close(g_local, g_dense, rtol=1e-9, atol=1e-10)
-
-
-def test_gradcheck_local_float64():
-    feat, logits = _inputs(n=2, c=3, k=2, h=4, w=6)
-    valid = torch.rand(2, 4, 6, generator=torch.Generator().manual_seed(3))
-    valid = valid > 0.25
-    feat.requires_grad_()
-    logits.requires_grad_()
-    sigma = torch.tensor(1.2, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(
-        lambda f, x, s: local_affinity_aggregate(f, x, s, 5, valid),
-        (feat, logits, sigma))
-    assert torch.autograd.gradcheck(
-        lambda x, s: local_affinity_aggregate(None, x, s, 3), (logits, sigma))
+    valid = torch.rand(2, 6, 7, generator=torch.Generator().manual_seed(5))
+    valid = valid > 0.3
+    assert local_aggregation.window_radii is window_affinity.window_radii
+    assert local_aggregation.WINDOW_SIGMAS == window_affinity.WINDOW_SIGMAS
+    torch.testing.assert_close(
+        local_affinity_aggregate(feat, logits, 1.2, 5, valid),
+        window_affinity.window_softmax_aggregate(feat, logits, 1.2, 5, valid),
+        rtol=0,
+        atol=0)
+    torch.testing.assert_close(
+        dense_affinity(feat, 1.2, None, valid),
+        window_affinity.dense_window_softmax(feat, 1.2, None, valid),
+        rtol=0,
+        atol=0)
+    torch.testing.assert_close(
+        dense_affinity_aggregate(feat, logits, 1.2, 5, valid),
+        window_affinity.dense_window_softmax_aggregate(feat, logits, 1.2, 5,
+                                                       valid),
+        rtol=0,
+        atol=0)
 
 
 def test_learnable_sigma_gradient():
@@ -251,15 +156,6 @@ def test_low_level_embedding_shapes():
     emb = LowLevelEmbedding(embed_dims=16, proj_channels=None)
     assert emb.proj is None and emb.out_channels == 16
     assert emb(torch.randn(1, 3, 8, 8)).shape == (1, 16, 2, 2)
-
-
-def test_half_inputs_are_computed_in_float32():
-    feat, logits = _inputs(h=5, w=6, dtype=torch.float32)
-    out = local_affinity_aggregate(feat.half(), logits.half(), 1.0)
-    assert out.dtype == torch.float32
-    ref = local_affinity_aggregate(feat.half().float(),
-                                   logits.half().float(), 1.0)
-    torch.testing.assert_close(out, ref)
 
 
 def test_input_checks_name_the_argument():
