@@ -44,6 +44,96 @@ def test_columns_of_affinity_sum_to_one():
             feat, ones, 1.5, valid_mask=torch.rand(2, 5, 7) > 0.5), ones)
 
 
+def _literal_lam(feat, x_in, sigma, valid=None):
+    """Eq. 3-5 of BLPSeg as printed, on the real pixels of each image.
+
+    ``X_in`` is D x N (pixels as columns), ``X_out = X_in A`` (Eq. 3),
+    ``A_ij = P_low(i, j) P_dis(i, j) / sum_k P_low(k, j) P_dis(k, j)``
+    (Eq. 4), ``P_low(i, j) = e^{f_i^T f_j} / sum_k e^{f_k^T f_j}`` and
+    ``P_dis(i, j) = exp(-||s_i - s_j||^2 / (2 sigma^2))`` (Eq. 5), every
+    sum over all N pixels: no window, no log-sum-exp. Padding is not part
+    of the paper's image, so the N pixels are the valid ones; padded
+    outputs are left at zero.
+    """
+    n, _, h, w = feat.shape
+    out = torch.zeros_like(x_in)
+    for b in range(n):
+        keep = torch.ones(h * w, dtype=torch.bool) if valid is None else \
+            valid[b].flatten().bool()
+        idx = keep.nonzero()[:, 0]
+        f = feat[b].flatten(1)[:, idx]  # C x N
+        s = torch.stack([idx // w, idx % w], dim=1).to(feat.dtype)  # N x 2
+        x = x_in[b].flatten(1)[:, idx]  # D x N
+        e = torch.exp(f.T @ f)  # e[i, j] = exp(f_i^T f_j)
+        p_low = e / e.sum(dim=0, keepdim=True)  # sum_k over the first index
+        d2 = ((s[:, None, :] - s[None, :, :])**2).sum(-1)
+        p_dis = torch.exp(-d2 / (2 * sigma**2))
+        num = p_low * p_dis
+        a = num / num.sum(dim=0, keepdim=True)  # Eq. 4
+        out[b].flatten(1)[:, idx] = x @ a  # Eq. 3
+    return out
+
+
+def _truncation_bound(feat, x_in, sigma, ry, rx, valid):
+    """Error bound of the windowed form (window_affinity's docstring)."""
+    n, _, h, w = feat.shape
+    lattice = torch.arange(-60, 61, dtype=torch.float64)
+    dy, dx = torch.meshgrid(lattice, lattice, indexing='ij')
+    outside = (dy.abs() > ry) | (dx.abs() > rx)
+    g = torch.exp(-(dy**2 + dx**2) / (2 * sigma**2))[outside].sum()
+    bound = torch.zeros_like(x_in)
+    for b in range(n):
+        idx = valid[b].flatten().nonzero()[:, 0]
+        f = feat[b].flatten(1)[:, idx]
+        ys, xs = idx // w, idx % w
+        far = ((ys[:, None] - ys[None, :]).abs() > ry) | \
+            ((xs[:, None] - xs[None, :]).abs() > rx)  # i not in W(j)
+        gain = (f.T @ f) - (f * f).sum(0)[None, :]  # (f_i - f_j) . f_j
+        top = gain.masked_fill(~far, float('-inf')).amax(dim=0)
+        big_b = torch.exp(top) * g
+        eps = big_b / (1 + big_b)
+        x = x_in[b].flatten(1)[:, idx]
+        spread = x.amax(dim=1) - x.amin(dim=1)
+        bound[b].flatten(1)[:, idx] = spread[:, None] * eps[None, :]
+    return bound
+
+
+def test_literal_equations_3_to_5():
+    # N = 2 images, C = 3 feature channels, h x w = 5 x 6, D = 4 input
+    # dimensions; features scaled so that the truncation bound is tight.
+    g = torch.Generator().manual_seed(7)
+    feat = 0.4 * torch.randn(2, 3, 5, 6, generator=g, dtype=torch.float64)
+    x_in = torch.randn(2, 4, 5, 6, generator=g, dtype=torch.float64)
+    sigma = 1.0
+    # Second image: a 4 x 5 image padded to the batch's 5 x 6.
+    valid = torch.ones(2, 5, 6, dtype=torch.bool)
+    valid[1, 4:] = False
+    valid[1, :, 5:] = False
+    for m in (None, valid):
+        literal = _literal_lam(feat, x_in, sigma, m)
+        real = torch.ones(2, 1, 5, 6, dtype=torch.bool) if m is None else \
+            m[:, None]
+        real = real.expand_as(x_in)
+        dense = dense_affinity_aggregate(feat, x_in, sigma, valid_mask=m)
+        full = local_affinity_aggregate(
+            feat, x_in, sigma, _full_window(5, 6), valid_mask=m)
+        # Padded outputs are outside the paper's image: not compared.
+        for out in (dense, full):
+            torch.testing.assert_close(
+                out[real], literal[real], rtol=0, atol=1e-12)
+        # The default window (r = 3 < 4, 5) truncates P_dis: within the
+        # documented bound, and the bound is not vacuous.
+        default = local_affinity_aggregate(feat, x_in, sigma, valid_mask=m)
+        ry, rx = window_radii(sigma, None, 5, 6)
+        assert (ry, rx) == (3, 3)
+        mask = real[:, 0] if m is not None else torch.ones(2, 5, 6).bool()
+        bound = _truncation_bound(feat, x_in, sigma, ry, rx, mask)
+        err = (default - literal).abs()
+        assert (err[real] <= bound[real] + 1e-12).all()
+        assert err[real].max() > 1e-6
+        assert bound[real].max() < 0.05
+
+
 def test_lam_functions_are_the_window_engine():
     feat, logits = _inputs(h=6, w=7)
     valid = torch.rand(2, 6, 7, generator=torch.Generator().manual_seed(5))
