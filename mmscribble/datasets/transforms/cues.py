@@ -15,7 +15,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 from skimage.segmentation import find_boundaries, slic
 
-from mmscribble.structures import SCRIBBLE_MAPS
+from mmscribble.structures import register_map
 
 BOUNDARY_MODES = ('thick', 'inner', 'outer')
 # Keys the geometric transforms of this package (and mmcv's) add: their
@@ -109,6 +109,18 @@ def compute_slic_boundaries(img_bgr: np.ndarray,
         labels, connectivity=connectivity, mode=mode).astype(np.uint8)
 
 
+# The map SLICBoundaries adds (or that is loaded in its place from disk):
+# 0 interior, 1 boundary. Padding and rotated-in corners get 255, which the
+# soft entropy excludes like a boundary; nearest interpolation keeps it
+# binary.
+BOUNDARY_MAP = register_map(
+    key='gt_boundary_map',
+    field='gt_boundary_map',
+    fill=255,
+    interp='nearest',
+    dtype=np.uint8)
+
+
 @TRANSFORMS.register_module()
 class SLICBoundaries(BaseTransform):
     """Add SLIC pseudo-boundaries as ``gt_boundary_map`` (URSS Eq. 3).
@@ -178,7 +190,7 @@ class SLICBoundaries(BaseTransform):
         Raises:
             ValueError: a geometric transform ran before.
         """
-        key = SCRIBBLE_MAPS['gt_boundary_map'].key
+        key = BOUNDARY_MAP.key
         fields = results.setdefault('seg_fields', [])
         if key in results:
             if key not in fields:
