@@ -71,9 +71,12 @@ class ScribbleDataset(BaseSegDataset):
             before any training step: ``'exist'`` (default) checks that every
             image, label and extra map listed by the split exists; ``'full'``
             also decodes every label and checks its size against the image
-            and its class ids against ``metainfo['classes']`` (slow on large
-            datasets, use it once with ``tools/check_dataset.py``); ``None``
-            skips checks.
+            and its class ids against ``metainfo['classes']``; ``None``
+            skips checks. ``'full'`` is slow on large datasets: run it once
+            on new data, e.g. ``tools/train.py CONFIG --cfg-options
+            train_dataloader.dataset.check_files=full
+            val_dataloader.dataset.check_files=full``, which fails when the
+            datasets are built, before the first iteration.
         **kwargs: Everything :class:`BaseSegDataset` takes. Keys of
             ``data_prefix`` that name a map in ``SCRIBBLE_MAPS`` add that map
             to every sample.
