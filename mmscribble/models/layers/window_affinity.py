@@ -41,7 +41,8 @@ softmax aggregation is the untruncated (``W(j)`` = whole map) one up to a
 bounded error. Let ``eps_j`` be the share of column ``j``'s untruncated
 mass ``sum_k exp(l_kj)`` that lies outside ``W(j)``. The untruncated
 output is ``(1 - eps_j) out_j + eps_j m_j`` with ``m_j`` a convex
-combination of the values outside, so for every channel::
+combination of the values outside, so for every real pixel ``j`` and
+every channel (max and min over the real pixels of the image)::
 
     |out_j - out_j(untruncated)| <= eps_j (max_i v_i - min_i v_i),
     eps_j <= B_j / (1 + B_j),
@@ -49,11 +50,12 @@ combination of the values outside, so for every channel::
     G = sum_{(dy, dx): |dy| > ry or |dx| > rx} exp(-(dy^2 + dx^2)
         / (2 sigma^2)),
 
-(the window holds ``j`` itself, whose weight is ``exp(f_j . f_j)``).
-Without features ``B_j = G``: ``G = 3.4e-3`` and ``eps_j <= 5.4e-4`` in
-the interior for ``sigma = 1`` (the mass beyond ``3 sigma``). Features
-that favour a pixel outside the window over ``j`` itself loosen the
-bound; a larger ``window`` tightens it.
+since the window mass is at least the weight ``exp(f_j . f_j)`` of ``j``
+itself. Without features ``B_j = G = 3.4e-3`` for ``sigma = 1``, ``r =
+3``; for an interior pixel, whose window holds the whole ``3 sigma``
+kernel, ``eps_j`` is then exactly the Gaussian mass beyond ``3 sigma``,
+``5.4e-4``. Features that favour a pixel outside the window over ``j``
+itself loosen the bound; a larger ``window`` tightens it.
 
 Masks. Window positions outside the map are excluded from the
 normalisation (they do not count as zero features), and an optional
