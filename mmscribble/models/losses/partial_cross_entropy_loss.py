@@ -1,37 +1,28 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
 """Partial cross-entropy: cross-entropy averaged over labeled pixels only."""
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
-import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from . import utils
+from .utils import (BaseScribbleLoss, ClassWeight, check_labels,
+                    check_logits_label, class_weight_tensor, reduce_loss)
 
-def check_labels(label: Tensor, num_classes: int, ignore_index: int,
-                 name: str = 'label') -> None:
-    """Raise if a label tensor holds ids outside ``[0, num_classes)``.
-
-    ``F.cross_entropy`` would otherwise fail with a device-side assert on
-    CUDA or an opaque ``IndexError`` on CPU.
-    """
-    bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
-    if bool(bad.any()):
-        ids = torch.unique(label[bad]).tolist()
-        raise ValueError(
-            f'{name} contains class ids {ids[:10]} outside 0..'
-            f'{num_classes - 1} (the prediction has {num_classes} classes; '
-            f'{ignore_index} = ignored). Check num_classes in the config and '
-            'the label maps.')
+# check_labels is re-exported: it lived here before utils.py.
+__all__ = ['PartialCrossEntropyLoss', 'partial_cross_entropy', 'check_labels']
 
 
 def partial_cross_entropy(pred: Tensor,
                           label: Tensor,
                           weight: Optional[Tensor] = None,
-                          class_weight: Optional[Sequence[float]] = None,
+                          class_weight: Optional[Union[Sequence[float],
+                                                       Tensor]] = None,
                           reduction: str = 'mean',
                           avg_factor: Optional[float] = None,
-                          ignore_index: int = 255) -> Tensor:
+                          ignore_index: int = 255,
+                          check_labels: bool = True) -> Tensor:
     r"""Cross-entropy on labeled (scribbled) pixels.
 
     .. math::
@@ -46,59 +37,43 @@ def partial_cross_entropy(pred: Tensor,
 
     Args:
         pred (Tensor): logits, (N, C, H, W).
-        label (Tensor): class ids, (N, H, W); ``ignore_index`` = unlabeled.
+        label (Tensor): integer class ids, (N, H, W); ``ignore_index`` =
+            unlabeled.
         weight (Tensor, optional): per-pixel weight, (N, H, W).
-        class_weight (list[float], optional): per-class weight, length C.
+        class_weight (list[float] | Tensor, optional): per-class weight,
+            length C.
         reduction (str): 'mean', 'sum' or 'none' ('none' returns (N, H, W)
             with zeros on unlabeled pixels).
-        avg_factor (float, optional): overrides the denominator of 'mean'.
+        avg_factor (float, optional): replaces the denominator of 'mean'
+            (exact division, see :mod:`.utils`).
         ignore_index (int): unlabeled id.
+        check_labels (bool): raise a ``ValueError`` for class ids outside
+            ``[0, C)``; costs a host sync. Default: True.
 
     Returns:
         Tensor: the loss; 0 (with a gradient path) when no pixel is
         labeled.
     """
-    if pred.dim() != 4 or label.dim() != 3 or pred.shape[0] != label.shape[
-            0] or pred.shape[2:] != label.shape[1:]:
-        raise ValueError(
-            f'pred must be (N, C, H, W) and label (N, H, W) with the same '
-            f'N, H, W; got pred {tuple(pred.shape)}, label '
-            f'{tuple(label.shape)}')
-    if reduction not in ('mean', 'sum', 'none'):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got "
-                         f'{reduction!r}')
+    check_logits_label(pred, label, 'pred', 'label')
     num_classes = pred.shape[1]
     label = label.long()
-    check_labels(label, num_classes, ignore_index)
-    cw = None
-    if class_weight is not None:
-        if len(class_weight) != num_classes:
-            raise ValueError(f'class_weight has {len(class_weight)} entries '
-                             f'for {num_classes} classes')
-        cw = pred.new_tensor(class_weight)
+    if check_labels:
+        utils.check_labels(label, num_classes, ignore_index)
+    cw = None if class_weight is None else class_weight_tensor(
+        class_weight, num_classes, pred)
     loss = F.cross_entropy(
         pred, label, weight=cw, reduction='none', ignore_index=ignore_index)
-    labeled = label != ignore_index
-    pix_w = labeled.to(pred.dtype)
+    pix_w = (label != ignore_index).to(pred.dtype)
     if cw is not None:
         pix_w = pix_w * cw[label.clamp(0, num_classes - 1)]
     if weight is not None:
         loss = loss * weight
         pix_w = pix_w * weight
-    if reduction == 'none':
-        return loss
-    total = loss.sum()
-    if reduction == 'sum':
-        return total
-    denom = pix_w.sum() if avg_factor is None else pred.new_tensor(
-        float(avg_factor))
-    # With no labeled pixel both sums are 0 and the clamp gives exactly 0
-    # (no host sync, gradient path kept).
-    return total / denom.clamp(min=torch.finfo(pred.dtype).eps)
+    return reduce_loss(loss, reduction, avg_factor, denominator=pix_w.sum())
 
 
 @MODELS.register_module()
-class PartialCrossEntropyLoss(nn.Module):
+class PartialCrossEntropyLoss(BaseScribbleLoss):
     """Module form of :func:`partial_cross_entropy` (mmseg loss interface).
 
     Args:
@@ -106,21 +81,23 @@ class PartialCrossEntropyLoss(nn.Module):
         reduction (str): default reduction.
         loss_weight (float): multiplier.
         loss_name (str): key in the loss dict; must contain 'loss'.
+        check_labels (bool): re-check at every step that the class ids are
+            in range. The label maps are validated when loaded
+            (``LoadScribbleAnnotations``); True costs a host sync per call.
+            Default: False.
     """
+
+    class_weight = ClassWeight()
 
     def __init__(self,
                  class_weight: Optional[Sequence[float]] = None,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_pce'):
-        super().__init__()
-        if 'loss' not in loss_name:
-            raise ValueError(f"loss_name must contain 'loss' so mmengine "
-                             f'sums it, got {loss_name!r}')
+                 loss_name: str = 'loss_pce',
+                 check_labels: bool = False):
+        super().__init__(reduction, loss_weight, loss_name)
         self.class_weight = class_weight
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        self.check_labels = check_labels
 
     def forward(self,
                 cls_score: Tensor,
@@ -130,16 +107,27 @@ class PartialCrossEntropyLoss(nn.Module):
                 reduction_override: Optional[str] = None,
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
-        reduction = reduction_override or self.reduction
+        """Compute the weighted loss.
+
+        Args:
+            cls_score (Tensor): logits, (N, C, H, W).
+            label (Tensor): class ids, (N, H, W).
+            weight (Tensor, optional): per-pixel weight, (N, H, W).
+            avg_factor (float, optional): denominator of 'mean'.
+            reduction_override (str, optional): overrides ``reduction``.
+            ignore_index (int): unlabeled id. Default: 255.
+            **kwargs: ignored (e.g. ``scrib_logits``, passed by BLPSeg's
+                head to every loss of its Table II ablation).
+
+        Returns:
+            Tensor: ``loss_weight`` times the loss.
+        """
         return self.loss_weight * partial_cross_entropy(
             cls_score,
             label,
             weight=weight,
-            class_weight=self.class_weight,
-            reduction=reduction,
+            class_weight=ClassWeight.tensor(self),
+            reduction=self._reduction(reduction_override),
             avg_factor=avg_factor,
-            ignore_index=ignore_index)
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+            ignore_index=ignore_index,
+            check_labels=self.check_labels)

@@ -29,8 +29,8 @@ def test_is_mean_over_labeled_only_not_all_pixels():
     from mmseg.models.losses import CrossEntropyLoss
     mmseg_default = CrossEntropyLoss()(logits, label, ignore_index=255)
     # mmseg's default divides by all 128 pixels: 64x smaller here
-    assert mmseg_default.item() == pytest.approx(loss.item() * 2 / 128,
-                                                 rel=1e-5)
+    assert mmseg_default.item() == pytest.approx(
+        loss.item() * 2 / 128, rel=1e-5)
 
 
 def test_no_labeled_pixel_is_finite_zero_with_grad():
@@ -49,8 +49,8 @@ def test_class_weight_matches_torch():
     label[:, :2] = 255
     w = [0.2, 1.0, 3.0]
     loss = partial_cross_entropy(logits, label, class_weight=w)
-    ref = F.cross_entropy(logits, label, weight=torch.tensor(w),
-                          ignore_index=255)
+    ref = F.cross_entropy(
+        logits, label, weight=torch.tensor(w), ignore_index=255)
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
 
 
@@ -76,8 +76,8 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match="must contain 'loss'"):
         PartialCrossEntropyLoss(loss_name='pce')
     with pytest.raises(ValueError, match='class_weight'):
-        partial_cross_entropy(logits, torch.zeros(1, 3, 3).long(),
-                              class_weight=[1.0])
+        partial_cross_entropy(
+            logits, torch.zeros(1, 3, 3).long(), class_weight=[1.0])
 
 
 def test_gradcheck():
@@ -86,3 +86,41 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(
         lambda x: partial_cross_entropy(x, label, class_weight=[1., .5, 2.]),
         (logits, ))
+
+
+def test_module_class_weight_and_label_check():
+    torch.manual_seed(3)
+    logits = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    label = torch.randint(0, 3, (2, 4, 4))
+    label[:, 0] = 255
+    loss_fn = PartialCrossEntropyLoss(class_weight=[0.5, 1., 2.])
+    # The weights follow the module's dtype / device, read back as a list.
+    loss_fn.double()
+    assert loss_fn.class_weight == [0.5, 1., 2.]
+    assert list(loss_fn.state_dict()) == []  # checkpoints unchanged
+    torch.testing.assert_close(
+        loss_fn(logits, label),
+        partial_cross_entropy(logits, label, class_weight=[0.5, 1., 2.]))
+    # Labels are checked at load time: the module re-checks on request
+    # only; the functional form checks by default.
+    bad = label.clone()
+    bad[0, 1, 1] = 5
+    assert loss_fn.check_labels is False
+    with pytest.raises(ValueError, match=r'class ids \[5\]'):
+        PartialCrossEntropyLoss(check_labels=True)(logits, bad)
+    with pytest.raises(ValueError, match=r'class ids \[5\]'):
+        partial_cross_entropy(logits, bad)
+    with pytest.raises(TypeError, match='label must hold integer'):
+        partial_cross_entropy(logits, label.double())
+
+
+def test_avg_factor_is_an_exact_denominator():
+    torch.manual_seed(4)
+    logits = torch.randn(1, 3, 3, 3, dtype=torch.float64)
+    label = torch.tensor([[[0, 1, 255], [2, 255, 255], [1, 1, 255]]])
+    s = partial_cross_entropy(logits, label, reduction='sum')
+    assert partial_cross_entropy(logits, label, avg_factor=3.).item() == \
+        (s / 3.).item()
+    # avg_factor = 0 is a 0 / 0 only for an unlabeled batch; the sum then.
+    assert partial_cross_entropy(logits, label, avg_factor=0.).item() == \
+        s.item()
