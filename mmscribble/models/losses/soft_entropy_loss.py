@@ -3,29 +3,10 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def _as_pixel_map(x: Optional[Tensor], logits: Tensor,
-                  name: str) -> Optional[Tensor]:
-    """Check an ``(N, H, W)`` or ``(N, 1, H, W)`` map against ``logits``."""
-    if x is None:
-        return None
-    if not torch.is_tensor(x):
-        raise TypeError(f'{name} must be a tensor, got {type(x)}')
-    if x.dim() == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    n, _, h, w = logits.shape
-    if x.shape != (n, h, w):
-        raise ValueError(
-            f'{name} must have shape (N, H, W) = {(n, h, w)} matching '
-            f'logits {tuple(logits.shape)}, got {tuple(x.shape)}; resize '
-            'it to the logits (nearest) or the logits to it first')
-    return x
+from .utils import BaseScribbleLoss, as_pixel_map, reduce_loss
 
 
 def pixel_entropy(logits: Tensor) -> Tensor:
@@ -77,21 +58,21 @@ def soft_entropy_loss(logits: Tensor,
             map, zero at pixels not counted), ``'mean'`` or ``'sum'``.
             Default: ``'mean'``.
         avg_factor (float, optional): divisor for ``'mean'`` instead of
-            the number of counted pixels.
+            the number of counted pixels: exactly ``sum / avg_factor``
+            (see :mod:`.utils`; this loss divided by ``avg_factor + eps``
+            before, a relative change below ``eps / avg_factor``).
 
     Returns:
         Tensor: the loss; a scalar unless ``reduction='none'``. With no
         counted pixel it is a zero that still has a ``grad_fn``.
     """
-    if not torch.is_tensor(logits) or logits.dim() != 4:
+    if not isinstance(logits, Tensor) or logits.dim() != 4:
         raise ValueError('logits must have shape (N, K, H, W), got '
                          f'{tuple(getattr(logits, "shape", ()))}')
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
-    boundary_map = _as_pixel_map(boundary_map, logits, 'boundary_map')
-    valid_mask = _as_pixel_map(valid_mask, logits, 'valid_mask')
-    weight = _as_pixel_map(weight, logits, 'weight')
+    n, _, h, w = logits.shape
+    boundary_map = as_pixel_map(boundary_map, 'boundary_map', (n, h, w))
+    valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w))
+    weight = as_pixel_map(weight, 'weight', (n, h, w))
 
     entropy = pixel_entropy(logits)
     counted = torch.ones_like(entropy, dtype=torch.bool)
@@ -99,24 +80,16 @@ def soft_entropy_loss(logits: Tensor,
         counted = counted & (boundary_map == 0)
     if valid_mask is not None:
         counted = counted & (valid_mask != 0)
-    # Multiply rather than index so that an empty selection still yields a
-    # zero connected to the graph.
+    # Multiply rather than index: no host sync, and an empty selection
+    # still yields a zero connected to the graph.
     loss = entropy * counted.to(entropy.dtype)
     if weight is not None:
         loss = loss * weight.to(entropy.dtype)
-
-    if reduction == 'none':
-        return loss
-    if reduction == 'sum':
-        return loss.sum()
-    if avg_factor is None:
-        return loss.sum() / counted.sum().clamp_min(1).to(loss.dtype)
-    # Same guard as mmseg's weight_reduce_loss for avg_factor == 0.
-    return loss.sum() / (avg_factor + torch.finfo(loss.dtype).eps)
+    return reduce_loss(loss, reduction, avg_factor, denominator=counted.sum())
 
 
 @MODELS.register_module()
-class SoftEntropyLoss(nn.Module):
+class SoftEntropyLoss(BaseScribbleLoss):
     """Soft entropy loss, URSS Eq. 3 (Pan et al., ICCV 2021).
 
     Minimises the mean prediction entropy over pixels that are not SLIC
@@ -133,8 +106,8 @@ class SoftEntropyLoss(nn.Module):
             False counts them too and minimises Eq. 2 over every pixel
             not marked 255 (the ``entropy`` without ``boundary`` row of
             the paper's Tab. 1). Default: True.
-        loss_name (str): name of the loss in the log. Default:
-            ``'loss_entropy'``.
+        loss_name (str): name of the loss in the log; must contain
+            ``'loss'``. Default: ``'loss_entropy'``.
     """
 
     def __init__(self,
@@ -142,14 +115,8 @@ class SoftEntropyLoss(nn.Module):
                  reduction: str = 'mean',
                  use_boundary: bool = True,
                  loss_name: str = 'loss_entropy') -> None:
-        super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(
-                f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
-        self.loss_weight = loss_weight
-        self.reduction = reduction
+        super().__init__(reduction, loss_weight, loss_name)
         self.use_boundary = use_boundary
-        self._loss_name = loss_name
 
     def forward(self,
                 pred: Tensor,
@@ -175,7 +142,6 @@ class SoftEntropyLoss(nn.Module):
         Returns:
             Tensor: ``loss_weight`` times the reduced loss.
         """
-        reduction = reduction_override or self.reduction
         if not self.use_boundary and boundary_map is not None:
             # Count boundary pixels as interior, but keep 255 (padding)
             # excluded.
@@ -185,10 +151,5 @@ class SoftEntropyLoss(nn.Module):
             boundary_map,
             valid_mask=valid_mask,
             weight=weight,
-            reduction=reduction,
+            reduction=self._reduction(reduction_override),
             avg_factor=avg_factor)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss in the log; must start with ``loss_``."""
-        return self._loss_name

@@ -136,3 +136,19 @@ def test_gradcheck():
         lambda x: soft_entropy_loss(x, boundary, valid_mask=valid), (logits, ))
     loss_fn = SoftEntropyLoss(loss_weight=2.)
     assert gradcheck(lambda x: loss_fn(x, boundary), (logits, ))
+
+
+def test_avg_factor_is_an_exact_denominator():
+    torch.manual_seed(1)
+    logits = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    boundary = torch.randint(0, 2, (2, 4, 4), dtype=torch.uint8)
+    total = soft_entropy_loss(logits, boundary, reduction='sum')
+    # No eps added to avg_factor (mmseg adds float32's eps).
+    assert soft_entropy_loss(logits, boundary, avg_factor=1.).item() == \
+        total.item()
+    assert soft_entropy_loss(logits, boundary, avg_factor=5.).item() == \
+        (total / 5.).item()
+    with pytest.raises(ValueError, match='avg_factor'):
+        soft_entropy_loss(logits, boundary, avg_factor=-1.)
+    with pytest.raises(ValueError, match='reduction_override'):
+        SoftEntropyLoss()(logits, boundary, reduction_override='avg')
