@@ -6,15 +6,16 @@ Sec. 3.2, Eq. 9-10.
 from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ..layers.transition_ops import (ViewTransform, apply_view, overlap_block,
-                                     overlap_size, transform_transition_dense,
+from ..layers.transition_ops import (ViewTransform, apply_view, crop_view,
+                                     overlap_block, overlap_size,
+                                     transform_transition_dense,
                                      view_valid_mask)
+from .utils import (BaseScribbleLoss, as_pixel_map, check_choice, reduce_loss,
+                    safe_div)
 
-REDUCTIONS = ('none', 'mean', 'sum')
 TRACE_LOSSES = ('l2', 'l1')
 KL_REDUCTIONS = ('row', 'element')
 IMPLS = ('index', 'dense')
@@ -165,7 +166,9 @@ def eigenspace_loss(trans: Tensor,
         reduction (str): ``'none'`` (``(N, )`` per image), ``'mean'`` or
             ``'sum'``. Default: ``'mean'``.
         avg_factor (float, optional): divisor for ``'mean'`` instead of
-            ``N``.
+            ``N``: exactly ``sum / avg_factor`` (see :mod:`.utils`; this
+            loss divided by ``avg_factor + eps`` before, a relative change
+            below ``eps / avg_factor``).
         impl (str): ``'index'`` (index operations) or ``'dense'`` (Eq. 10
             with dense computing matrices, O((hw)^3); for tests and
             benchmarks). Default: ``'index'``.
@@ -195,40 +198,28 @@ def eigenspace_loss(trans: Tensor,
     if not torch.is_tensor(trans_view) or tuple(trans_view.shape) != expect:
         what = (f'the {oh}x{ow} positions that {phi!r} keeps in frame '
                 '(view_cropped=True)' if view_cropped else 'trans')
-        raise ValueError(
-            f'trans_view must have shape {expect} ({what}), got '
-            f'{tuple(getattr(trans_view, "shape", ()))}')
-    if trace_loss not in TRACE_LOSSES:
-        raise ValueError(f'trace_loss must be one of {TRACE_LOSSES}, got '
-                         f'{trace_loss!r}')
-    if kl_reduction not in KL_REDUCTIONS:
-        raise ValueError(f'kl_reduction must be one of {KL_REDUCTIONS}, got '
-                         f'{kl_reduction!r}')
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
-    if impl not in IMPLS:
-        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        raise ValueError(f'trans_view must have shape {expect} ({what}), got '
+                         f'{tuple(getattr(trans_view, "shape", ()))}')
+    check_choice('trace_loss', trace_loss, TRACE_LOSSES)
+    check_choice('kl_reduction', kl_reduction, KL_REDUCTIONS)
+    check_choice('impl', impl, IMPLS)
     n = trans.shape[0]
-    if valid_mask is not None:
-        if valid_mask.dim() == 4 and valid_mask.shape[1] == 1:
-            valid_mask = valid_mask[:, 0]
-        if valid_mask.shape != (n, h, w):
-            raise ValueError(
-                f'valid_mask must have shape (N, h, w) = {(n, h, w)}, got '
-                f'{tuple(valid_mask.shape)}; resize it to the features')
-    if weight is not None and weight.shape != (n, ):
+    valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w),
+                              f'the features (size={(h, w)})')
+    if weight is not None and (not isinstance(weight, Tensor)
+                               or tuple(weight.shape) != (n, )):
         raise ValueError(f'weight must have shape (N, ) = ({n}, ), got '
-                         f'{tuple(weight.shape)}')
+                         f'{tuple(getattr(weight, "shape", ()))}')
     if detach_target:
         trans_view = trans_view.detach()
 
-    in_view = view_valid_mask(h, w, phi, device=trans.device).flatten()
     if impl == 'index':
         pred = overlap_block(trans, h, w, phi, frame='source')
         target = trans_view if view_cropped else overlap_block(
             trans_view, h, w, phi, frame='view')
     else:
+        # The dense reference (tests, benchmarks) may sync.
+        in_view = view_valid_mask(h, w, phi, device=trans.device).flatten()
         keep = torch.nonzero(in_view).flatten()
         pred = transform_transition_dense(trans, h, w, phi)
         pred = pred[:, keep][:, :, keep]
@@ -237,13 +228,19 @@ def eigenspace_loss(trans: Tensor,
     m = pred.shape[-1]
     if m == 0:
         per_image = trans.sum(dim=(1, 2)) * 0
-        return _reduce(per_image, weight, reduction, avg_factor)
+        return reduce_loss(per_image, reduction, avg_factor, weight)
 
     rows = cols = None
     if valid_mask is not None:
-        # Valid in the view = inside the frame and not padding in x.
-        view_mask = apply_view(valid_mask != 0, phi, fill=False)
-        rows = view_mask.flatten(1)[:, in_view]
+        # Valid in the view = inside the frame and not padding in x. The
+        # view positions in frame hold the source cells that a crop keeps,
+        # in the same raster order (the overlap block's): slicing, where
+        # indexing by a boolean mask would sync with the host.
+        src_valid = valid_mask != 0
+        if phi[0] == 'flip':
+            rows = apply_view(src_valid, phi).flatten(1)
+        else:
+            rows = crop_view(src_valid, phi).flatten(1)
         # A dropped row keeps all of its columns so that it stays a
         # well-defined distribution; its KL is then weighted by zero.
         cols = rows[:, None, :] | ~rows[:, :, None]
@@ -260,33 +257,19 @@ def eigenspace_loss(trans: Tensor,
     else:
         row_w = rows.to(kl_rows.dtype)
         num_kept = row_w.sum(dim=-1)
-        kl = (kl_rows * row_w).sum(dim=-1) / num_kept.clamp_min(1)
+        kl = safe_div((kl_rows * row_w).sum(dim=-1), num_kept)
         pred_tr = (pred_diag * row_w).sum(dim=-1)
         tgt_tr = (tgt_diag * row_w).sum(dim=-1)
     if kl_reduction == 'element':
-        kl = kl / num_kept.clamp_min(1)
+        kl = safe_div(kl, num_kept)
     diff = pred_tr - tgt_tr
     trace_term = diff.square() if trace_loss == 'l2' else diff.abs()
     per_image = kl + gamma * trace_term
-    return _reduce(per_image, weight, reduction, avg_factor)
-
-
-def _reduce(per_image: Tensor, weight: Optional[Tensor], reduction: str,
-            avg_factor: Optional[float]) -> Tensor:
-    """Weight and reduce ``(N, )`` per-image losses like mmseg."""
-    if weight is not None:
-        per_image = per_image * weight.to(per_image.dtype)
-    if reduction == 'none':
-        return per_image
-    if reduction == 'sum':
-        return per_image.sum()
-    if avg_factor is None:
-        return per_image.sum() / max(per_image.numel(), 1)
-    return per_image.sum() / (avg_factor + torch.finfo(per_image.dtype).eps)
+    return reduce_loss(per_image, reduction, avg_factor, weight)
 
 
 @MODELS.register_module()
-class EigenspaceLoss(nn.Module):
+class EigenspaceLoss(BaseScribbleLoss):
     """Soft eigenspace self-supervision loss, URSS Eq. 9-10.
 
     Makes the transition matrix of the random walk (Eq. 6) of an image,
@@ -322,24 +305,14 @@ class EigenspaceLoss(nn.Module):
                  detach_target: bool = True,
                  from_logits: bool = False,
                  loss_name: str = 'loss_eigen') -> None:
-        super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(
-                f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
-        if trace_loss not in TRACE_LOSSES:
-            raise ValueError(f'trace_loss must be one of {TRACE_LOSSES}, '
-                             f'got {trace_loss!r}')
-        if kl_reduction not in KL_REDUCTIONS:
-            raise ValueError(f'kl_reduction must be one of {KL_REDUCTIONS}, '
-                             f'got {kl_reduction!r}')
-        self.loss_weight = loss_weight
-        self.reduction = reduction
+        super().__init__(reduction, loss_weight, loss_name)
+        check_choice('trace_loss', trace_loss, TRACE_LOSSES)
+        check_choice('kl_reduction', kl_reduction, KL_REDUCTIONS)
         self.gamma = gamma
         self.trace_loss = trace_loss
         self.kl_reduction = kl_reduction
         self.detach_target = detach_target
         self.from_logits = from_logits
-        self._loss_name = loss_name
 
     def forward(self,
                 pred: Tensor,
@@ -374,7 +347,6 @@ class EigenspaceLoss(nn.Module):
         Returns:
             Tensor: ``loss_weight`` times the reduced loss.
         """
-        reduction = reduction_override or self.reduction
         return self.loss_weight * eigenspace_loss(
             pred,
             target,
@@ -387,12 +359,7 @@ class EigenspaceLoss(nn.Module):
             from_logits=self.from_logits,
             valid_mask=valid_mask,
             weight=weight,
-            reduction=reduction,
+            reduction=self._reduction(reduction_override),
             avg_factor=avg_factor,
             impl=impl,
             view_cropped=view_cropped)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss in the log; must start with ``loss_``."""
-        return self._loss_name

@@ -382,3 +382,16 @@ def test_cropped_view_shape_is_checked():
     with pytest.raises(ValueError, match='trans_view must have shape'):
         eigenspace_loss(trans, trans[:, :15, :15], phi, (4, 5))
 
+
+def test_avg_factor_is_an_exact_denominator():
+    trans = _random_transitions(3, 12).softmax(-1)
+    view = _random_transitions(3, 12, seed=1).softmax(-1)
+    phi = ViewTransform('translate', (0, 1))
+    total = eigenspace_loss(trans, view, phi, (3, 4), reduction='sum')
+    # No eps added to avg_factor (mmseg adds float32's eps).
+    assert eigenspace_loss(
+        trans, view, phi, (3, 4), avg_factor=1.).item() == total.item()
+    assert eigenspace_loss(
+        trans, view, phi, (3, 4), avg_factor=6.).item() == (total / 6).item()
+    with pytest.raises(ValueError, match='reduction_override'):
+        EigenspaceLoss()(trans, view, phi, (3, 4), reduction_override='avg')
