@@ -20,58 +20,33 @@ Differences between the paper and the authors' code
   the convention of ``F.cross_entropy`` and of
   :func:`partial_cross_entropy`).
 """
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .partial_cross_entropy_loss import check_labels
+from . import utils
+from .utils import (BaseScribbleLoss, ClassWeight, as_pixel_map, check_choice,
+                    check_logits_label, class_weight_tensor, reduce_loss,
+                    safe_div)
 
-_REDUCTIONS = ('mean', 'sum', 'none')
-
-
-def _check_logits_label(name: str, logits: Tensor, label: Tensor) -> None:
-    if not isinstance(logits, Tensor) or logits.dim() != 4:
-        raise ValueError(f'{name} must be (N, C, H, W), got shape '
-                         f'{tuple(getattr(logits, "shape", ()))}')
-    if not isinstance(label, Tensor) or label.dim() != 3 or \
-            label.shape[0] != logits.shape[0] or \
-            label.shape[1:] != logits.shape[2:]:
-        raise ValueError(
-            f'label must be (N, H, W) matching {name} {tuple(logits.shape)}, '
-            f'got {tuple(getattr(label, "shape", ()))}')
-    if label.is_floating_point():
-        raise TypeError(f'label must hold integer class ids, got '
-                        f'{label.dtype}')
+BLP_NORMALIZE = ('labeled', 'weights')
+WCE_NORMALIZE = ('weights', 'pixels')
 
 
-def _check_pixel_map(name: str, t: Optional[Tensor], label: Tensor) -> None:
-    if t is not None and (not isinstance(t, Tensor) or t.shape != label.shape):
-        raise ValueError(f'{name} must be (N, H, W) = '
-                         f'{tuple(label.shape)}, got '
-                         f'{tuple(getattr(t, "shape", ()))}')
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {tuple(choices)}, got '
-                         f'{value!r}')
-
-
-def _safe_div(num: Tensor, den: Tensor) -> Tensor:
-    # 0 / 0 -> 0 without a host sync and with the gradient path of num
-    # kept: an image (or batch) with no labeled pixel contributes zero.
-    return num / torch.where(den > 0, den, torch.ones_like(den))
+def _check_gamma(gamma: float) -> None:
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or \
+            gamma < 0:
+        raise ValueError(f'gamma must be a number >= 0, got {gamma!r}')
 
 
 def _modulated_nll(seg_logits: Tensor, label: Tensor,
                    scrib_logits: Optional[Tensor], gamma: float,
                    normalize: str, ignore_index: int, detach_factor: bool,
                    weight: Optional[Tensor]) -> Tensor:
-    """Per-image ``-sum_n delta_n log p_seg_n / N_n`` (Eq. 9-11).
+    """Per-image ``-sum_n delta_n log p_seg_n / Z_n`` (Eq. 9-11).
 
     ``delta = (1 - p_scrib * p_seg) ** gamma`` of the labeled class, with
     ``p_scrib = 1`` when ``scrib_logits`` is None (focal loss).
@@ -79,13 +54,10 @@ def _modulated_nll(seg_logits: Tensor, label: Tensor,
     Returns:
         Tensor: ``(N, )`` per-image losses.
     """
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or \
-            gamma < 0:
-        raise ValueError(f'gamma must be a number >= 0, got {gamma!r}')
     num_classes = seg_logits.shape[1]
-    label = label.long()
-    check_labels(label, num_classes, ignore_index)
     labeled = label != ignore_index
+    # Unlabeled pixels gather class 0 and are then weighted by zero: a
+    # where, not an indexing by the mask, which would sync with the host.
     target = torch.where(labeled, label, torch.zeros_like(label))[:, None]
 
     log_p = F.log_softmax(seg_logits, dim=1).gather(1, target)[:, 0]
@@ -111,32 +83,22 @@ def _modulated_nll(seg_logits: Tensor, label: Tensor,
         # Same (detached or not) weights as the numerator: a constant with
         # the default detach_factor, as w in lib/net/loss.py, line 21.
         den = w.sum((1, 2))
-    return _safe_div(num, den)
-
-
-def _reduce_images(per_image: Tensor, reduction: str,
-                   avg_factor: Optional[float]) -> Tensor:
-    _check_choice('reduction', reduction, _REDUCTIONS)
-    if reduction == 'none':
-        return per_image
-    if reduction == 'sum':
-        return per_image.sum()
-    if avg_factor is None:
-        return per_image.mean()
-    return per_image.sum() / avg_factor
+    # An image without labeled pixel counts 0 in the batch mean.
+    return safe_div(num, den)
 
 
 def blp_loss(seg_logits: Tensor,
-             scrib_logits: Tensor,
-             label: Tensor,
+             scrib_logits: Optional[Tensor] = None,
+             label: Optional[Tensor] = None,
              gamma: float = 2.0,
              normalize: str = 'labeled',
              ignore_index: int = 255,
              weight: Optional[Tensor] = None,
              reduction: str = 'mean',
              avg_factor: Optional[float] = None,
-             detach_factor: bool = True) -> Tensor:
-    r"""BLP loss (Eq. 9-11).
+             detach_factor: bool = True,
+             check_labels: bool = True) -> Tensor:
+    r"""BLP loss (Eq. 9-11); the partial focal loss without scribble head.
 
     For image :math:`b` with labeled pixels :math:`\Omega_b` and class
     :math:`y_n`:
@@ -152,21 +114,26 @@ def blp_loss(seg_logits: Tensor,
     modulating factors (``'weights'``, the authors' code). Image losses are
     averaged over the batch; an image without labeled pixel counts 0.
 
+    ``scrib_logits=None`` sets :math:`p^{scrib} = 1`: the focal loss on
+    labeled pixels ("FL" of Table II, :func:`partial_focal_loss`). With
+    ``gamma = 0`` it is the per-image partial cross-entropy.
+
     Gradient: as in the authors' ``lib/net/loss.py`` (line 18, ``w = ...
     * ((1 - prob2[:, :-1] * prob1) ** gamma).detach()``) the modulating
     factor is a constant weight (``detach_factor=True``); ``p_scrib`` is
     always detached (``lib/net/blpseg.py``, line 116), so this loss never
-    trains the scribble head. With ``p_scrib -> 1`` it equals
-    :func:`partial_focal_loss` and with ``gamma = 0`` the per-image partial
-    cross-entropy.
+    trains the scribble head.
 
     Args:
         seg_logits (Tensor): Segmentation logits ``Z`` (after the LAM),
             ``(N, K, H, W)``.
-        scrib_logits (Tensor): Scribble-head logits, ``(N, K + 1, H, W)``,
-            the last channel being the "not scribbled" class.
-        label (Tensor): Class ids ``(N, H, W)``: scribbles, or pseudo-labels
-            in the self-training phase; ``ignore_index`` = unlabeled.
+        scrib_logits (Tensor, optional): Scribble-head logits,
+            ``(N, K + 1, H, W)``, the last channel being the "not
+            scribbled" class. None: ``p_scrib = 1`` (focal loss).
+        label (Tensor): Integer class ids ``(N, H, W)``: scribbles, or
+            pseudo-labels in the self-training phase; ``ignore_index`` =
+            unlabeled. Required (it defaults to None only because it
+            follows ``scrib_logits``).
         gamma (float): Focusing parameter (Eq. 11). Default: 2.0.
         normalize (str): ``'labeled'`` or ``'weights'``. Default:
             ``'labeled'``.
@@ -176,27 +143,39 @@ def blp_loss(seg_logits: Tensor,
         reduction (str): ``'mean'`` (over images), ``'sum'`` or ``'none'``
             (the ``(N, )`` per-image losses). Default: ``'mean'``.
         avg_factor (float, optional): Divides the summed image losses
-            instead of N for ``'mean'``.
+            instead of N for ``'mean'`` (exactly; a zero ``avg_factor``
+            gives the sum, where this loss gave ``inf`` before the shared
+            reducer of :mod:`.utils`).
         detach_factor (bool): Treat the modulating factor as a constant
             weight. Default: True (authors' code).
+        check_labels (bool): Raise a ``ValueError`` for class ids outside
+            ``[0, K)``; costs a host sync. Default: True.
 
     Returns:
         Tensor: The loss; a zero with a gradient path when nothing is
         labeled.
     """
-    _check_logits_label('seg_logits', seg_logits, label)
-    _check_choice('normalize', normalize, ('labeled', 'weights'))
+    if label is None:
+        raise TypeError('blp_loss needs the label (N, H, W): call it as '
+                        'blp_loss(seg_logits, scrib_logits, label)')
+    check_logits_label(seg_logits, label, 'seg_logits', 'label')
+    check_choice('normalize', normalize, BLP_NORMALIZE)
+    _check_gamma(gamma)
     n, k, h, w = seg_logits.shape
-    if not isinstance(scrib_logits, Tensor) or \
-            tuple(scrib_logits.shape) != (n, k + 1, h, w):
+    expect = (n, k + 1, h, w)
+    if scrib_logits is not None and (not isinstance(scrib_logits, Tensor)
+                                     or tuple(scrib_logits.shape) != expect):
         raise ValueError(
-            f'scrib_logits must be (N, K + 1, H, W) = {(n, k + 1, h, w)} for '
+            f'scrib_logits must be (N, K + 1, H, W) = {expect} for '
             f'seg_logits {tuple(seg_logits.shape)}, got '
             f'{tuple(getattr(scrib_logits, "shape", ()))}')
-    _check_pixel_map('weight', weight, label)
+    weight = as_pixel_map(weight, 'weight', label.shape, 'the label')
+    label = label.long()
+    if check_labels:
+        utils.check_labels(label, k, ignore_index)
     per_image = _modulated_nll(seg_logits, label, scrib_logits, gamma,
                                normalize, ignore_index, detach_factor, weight)
-    return _reduce_images(per_image, reduction, avg_factor)
+    return reduce_loss(per_image, reduction, avg_factor)
 
 
 def partial_focal_loss(seg_logits: Tensor,
@@ -207,21 +186,23 @@ def partial_focal_loss(seg_logits: Tensor,
                        weight: Optional[Tensor] = None,
                        reduction: str = 'mean',
                        avg_factor: Optional[float] = None,
-                       detach_factor: bool = False) -> Tensor:
+                       detach_factor: bool = False,
+                       check_labels: bool = True) -> Tensor:
     r"""Focal loss on labeled pixels ("FL" of Table II, Lin et al. 2017).
 
     .. math::
         FL_b = -\frac{1}{Z_b} \sum_{n \in \Omega_b}
         (1 - p^{seg}_{y_n,n})^\gamma \log p^{seg}_{y_n,n}
 
-    i.e. :func:`blp_loss` with ``p_scrib = 1``; same normalisation and
-    reductions. ``detach_factor`` defaults to False, the gradient of the
-    original focal loss; True matches :func:`blp_loss`'s default gradient.
+    An alias of :func:`blp_loss` with ``scrib_logits=None`` (``p_scrib =
+    1``); same normalisation and reductions. Only the default of
+    ``detach_factor`` differs: False, the gradient of the original focal
+    loss; True gives :func:`blp_loss`'s default gradient.
 
     Args:
         seg_logits (Tensor): Logits ``(N, K, H, W)``.
-        label (Tensor): Class ids ``(N, H, W)``; ``ignore_index`` =
-            unlabeled.
+        label (Tensor): Integer class ids ``(N, H, W)``; ``ignore_index``
+            = unlabeled.
         gamma (float): Focusing parameter. Default: 2.0.
         normalize (str): ``'labeled'`` or ``'weights'``. Default:
             ``'labeled'``.
@@ -230,28 +211,38 @@ def partial_focal_loss(seg_logits: Tensor,
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (``(N, )``).
         avg_factor (float, optional): Replaces N for ``'mean'``.
         detach_factor (bool): Constant modulating factor. Default: False.
+        check_labels (bool): Check the class ids (host sync). Default:
+            True.
 
     Returns:
         Tensor: The loss.
     """
-    _check_logits_label('seg_logits', seg_logits, label)
-    _check_choice('normalize', normalize, ('labeled', 'weights'))
-    _check_pixel_map('weight', weight, label)
-    per_image = _modulated_nll(seg_logits, label, None, gamma, normalize,
-                               ignore_index, detach_factor, weight)
-    return _reduce_images(per_image, reduction, avg_factor)
+    return blp_loss(
+        seg_logits,
+        None,
+        label,
+        gamma=gamma,
+        normalize=normalize,
+        ignore_index=ignore_index,
+        weight=weight,
+        reduction=reduction,
+        avg_factor=avg_factor,
+        detach_factor=detach_factor,
+        check_labels=check_labels)
 
 
 def annotation_probability_loss(scrib_logits: Tensor,
                                 label: Tensor,
                                 valid_mask: Optional[Tensor] = None,
                                 unlabeled_weight: float = 0.02,
-                                class_weight: Optional[Sequence[float]] = None,
+                                class_weight: Optional[Union[Sequence[float],
+                                                             Tensor]] = None,
                                 normalize: str = 'weights',
                                 ignore_index: int = 255,
                                 weight: Optional[Tensor] = None,
                                 reduction: str = 'mean',
-                                avg_factor: Optional[float] = None) -> Tensor:
+                                avg_factor: Optional[float] = None,
+                                check_labels: bool = True) -> Tensor:
     r"""Weighted CE of the scribble (annotation probability) head (Eq. 1-2).
 
     The head predicts ``K + 1`` classes: the ``K`` scribble classes and
@@ -276,83 +267,65 @@ def annotation_probability_loss(scrib_logits: Tensor,
             pixels (``gt_valid_mask``). None counts every pixel.
         unlabeled_weight (float): ``w_{K+1}`` of the "not scribbled" class.
             Default: 0.02 (paper, Sec. IV-B).
-        class_weight (list[float], optional): All ``K + 1`` weights; replaces
-            the default ``(1, ..., 1, unlabeled_weight)``.
+        class_weight (list[float] | Tensor, optional): All ``K + 1``
+            weights; replaces the default ``(1, ..., 1, unlabeled_weight)``.
         normalize (str): ``'weights'`` or ``'pixels'``. Default:
             ``'weights'``.
         ignore_index (int): Id of unlabeled / padded pixels. Default: 255.
         weight (Tensor, optional): Per-pixel weight ``(N, H, W)``.
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'`` (the weighted
             per-pixel loss ``(N, H, W)``, zero where not counted).
-        avg_factor (float, optional): Replaces ``Z`` for ``'mean'``.
+        avg_factor (float, optional): Replaces ``Z`` for ``'mean'``
+            (exactly; a zero ``avg_factor`` gives the sum, where this loss
+            gave ``inf`` before the shared reducer of :mod:`.utils`).
+        check_labels (bool): Raise a ``ValueError`` for class ids outside
+            ``[0, K)``; costs a host sync. Default: True.
 
     Returns:
         Tensor: The loss; zero with a gradient path when no pixel counts.
     """
-    _check_logits_label('scrib_logits', scrib_logits, label)
-    _check_choice('normalize', normalize, ('weights', 'pixels'))
-    _check_choice('reduction', reduction, _REDUCTIONS)
-    _check_pixel_map('valid_mask', valid_mask, label)
-    _check_pixel_map('weight', weight, label)
+    check_logits_label(scrib_logits, label, 'scrib_logits', 'label')
+    check_choice('normalize', normalize, WCE_NORMALIZE)
+    valid_mask = as_pixel_map(valid_mask, 'valid_mask', label.shape,
+                              'the label')
+    weight = as_pixel_map(weight, 'weight', label.shape, 'the label')
     num_scrib = scrib_logits.shape[1] - 1
     if num_scrib < 1:
         raise ValueError('scrib_logits needs K + 1 >= 2 channels (K classes '
                          'and "not scribbled"), got '
                          f'{scrib_logits.shape[1]}')
     if class_weight is None:
-        cw = scrib_logits.new_ones(num_scrib + 1)
-        cw[num_scrib] = unlabeled_weight
+        cw = torch.cat([
+            scrib_logits.new_ones(num_scrib),
+            scrib_logits.new_full((1, ), unlabeled_weight)
+        ])
     else:
-        if len(class_weight) != num_scrib + 1:
-            raise ValueError(
-                f'class_weight must have K + 1 = {num_scrib + 1} entries '
-                f'(the last for "not scribbled"), got {len(class_weight)}')
-        cw = scrib_logits.new_tensor(list(class_weight))
+        cw = class_weight_tensor(class_weight, num_scrib + 1, scrib_logits,
+                                 'class, the last for "not scribbled"')
     label = label.long()
-    check_labels(label, num_scrib, ignore_index)
+    if check_labels:
+        utils.check_labels(label, num_scrib, ignore_index)
     # Eq. 2: unlabeled pixels become the "not scribbled" class K.
     target = torch.where(label != ignore_index, label,
                          torch.full_like(label, num_scrib))
-    counted = torch.ones_like(label, dtype=torch.bool) \
-        if valid_mask is None else valid_mask != 0
-
     nll = -F.log_softmax(scrib_logits, dim=1).gather(1, target[:, None])[:, 0]
-    w = cw[target] * counted.to(nll.dtype)
+    w = cw[target]
+    counted = None if valid_mask is None else valid_mask != 0
+    if counted is not None:
+        w = w * counted.to(nll.dtype)
     if weight is not None:
         w = w * weight
-    loss = w * nll
-    if reduction == 'none':
-        return loss
-    total = loss.sum()
-    if reduction == 'sum':
-        return total
-    if avg_factor is not None:
-        return total / avg_factor
-    den = w.sum() if normalize == 'weights' else counted.sum().to(total.dtype)
-    return _safe_div(total, den)
-
-
-class _BaseLoss(nn.Module):
-    """Shared ``loss_weight`` / ``reduction`` / ``loss_name`` handling."""
-
-    def __init__(self, reduction: str, loss_weight: float,
-                 loss_name: str) -> None:
-        super().__init__()
-        _check_choice('reduction', reduction, _REDUCTIONS)
-        if 'loss' not in loss_name:
-            raise ValueError(f"loss_name must contain 'loss' so mmengine "
-                             f'sums it, got {loss_name!r}')
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+    if normalize == 'weights':
+        den = w.sum()
+    elif counted is None:
+        den = nll.numel()
+    else:
+        den = counted.sum()
+    return reduce_loss(w * nll, reduction, avg_factor, denominator=den)
 
 
 @MODELS.register_module()
-class BLPLoss(_BaseLoss):
+class BLPLoss(BaseScribbleLoss):
     """BLP loss of BLPSeg (Eq. 9-11), module form of :func:`blp_loss`.
 
     ``forward`` follows mmseg's ``(pred, target, weight, avg_factor,
@@ -370,7 +343,15 @@ class BLPLoss(_BaseLoss):
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'``.
         loss_weight (float): Multiplier. Default: 1.0.
         loss_name (str): Key in the loss dict. Default: ``'loss_blp'``.
+        check_labels (bool): Re-check at every step that the class ids are
+            in range. The label maps are validated when loaded
+            (``LoadScribbleAnnotations``); True costs a host sync per call.
+            Default: False.
     """
+
+    #: Whether ``forward`` requires ``scrib_logits`` (False: ``p_scrib =
+    #: 1``, the focal loss, which ignores them).
+    needs_scrib_logits = True
 
     def __init__(self,
                  gamma: float = 2.0,
@@ -378,12 +359,15 @@ class BLPLoss(_BaseLoss):
                  detach_factor: bool = True,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_blp') -> None:
+                 loss_name: str = 'loss_blp',
+                 check_labels: bool = False) -> None:
         super().__init__(reduction, loss_weight, loss_name)
-        _check_choice('normalize', normalize, ('labeled', 'weights'))
+        check_choice('normalize', normalize, BLP_NORMALIZE)
+        _check_gamma(gamma)
         self.gamma = gamma
         self.normalize = normalize
         self.detach_factor = detach_factor
+        self.check_labels = check_labels
 
     def forward(self,
                 seg_logits: Tensor,
@@ -404,12 +388,15 @@ class BLPLoss(_BaseLoss):
             reduction_override (str, optional): Overrides ``reduction``.
             ignore_index (int): Unlabeled id. Default: 255.
             scrib_logits (Tensor): Scribble-head logits ``(N, K + 1, H, W)``
-                (required).
+                (required by :class:`BLPLoss`, ignored by
+                :class:`PartialFocalLoss`).
 
         Returns:
             Tensor: ``loss_weight`` times the loss.
         """
-        if scrib_logits is None:
+        if not self.needs_scrib_logits:
+            scrib_logits = None
+        elif scrib_logits is None:
             raise ValueError('BLPLoss needs the scribble-head logits: call '
                              'it with scrib_logits=(N, K + 1, H, W)')
         return self.loss_weight * blp_loss(
@@ -420,13 +407,14 @@ class BLPLoss(_BaseLoss):
             normalize=self.normalize,
             ignore_index=ignore_index,
             weight=weight,
-            reduction=reduction_override or self.reduction,
+            reduction=self._reduction(reduction_override),
             avg_factor=avg_factor,
-            detach_factor=self.detach_factor)
+            detach_factor=self.detach_factor,
+            check_labels=self.check_labels)
 
 
 @MODELS.register_module()
-class PartialFocalLoss(_BaseLoss):
+class PartialFocalLoss(BLPLoss):
     """Focal loss on labeled pixels ("FL" of Table II).
 
     Module form of :func:`partial_focal_loss`: :class:`BLPLoss` with
@@ -441,7 +429,11 @@ class PartialFocalLoss(_BaseLoss):
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'``.
         loss_weight (float): Multiplier. Default: 1.0.
         loss_name (str): Key in the loss dict. Default: ``'loss_focal'``.
+        check_labels (bool): Re-check the class ids at every step (host
+            sync). Default: False.
     """
+
+    needs_scrib_logits = False
 
     def __init__(self,
                  gamma: float = 2.0,
@@ -449,36 +441,14 @@ class PartialFocalLoss(_BaseLoss):
                  detach_factor: bool = False,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_focal') -> None:
-        super().__init__(reduction, loss_weight, loss_name)
-        _check_choice('normalize', normalize, ('labeled', 'weights'))
-        self.gamma = gamma
-        self.normalize = normalize
-        self.detach_factor = detach_factor
-
-    def forward(self,
-                seg_logits: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                ignore_index: int = 255,
-                **kwargs) -> Tensor:
-        """Computes the loss; see :meth:`BLPLoss.forward` for the args."""
-        return self.loss_weight * partial_focal_loss(
-            seg_logits,
-            label,
-            gamma=self.gamma,
-            normalize=self.normalize,
-            ignore_index=ignore_index,
-            weight=weight,
-            reduction=reduction_override or self.reduction,
-            avg_factor=avg_factor,
-            detach_factor=self.detach_factor)
+                 loss_name: str = 'loss_focal',
+                 check_labels: bool = False) -> None:
+        super().__init__(gamma, normalize, detach_factor, reduction,
+                         loss_weight, loss_name, check_labels)
 
 
 @MODELS.register_module()
-class AnnotationProbabilityLoss(_BaseLoss):
+class AnnotationProbabilityLoss(BaseScribbleLoss):
     """Weighted CE of BLPSeg's scribble head (Eq. 1-2).
 
     Module form of :func:`annotation_probability_loss`.
@@ -493,7 +463,13 @@ class AnnotationProbabilityLoss(_BaseLoss):
         reduction (str): ``'mean'``, ``'sum'`` or ``'none'``.
         loss_weight (float): Multiplier. Default: 1.0.
         loss_name (str): Key in the loss dict. Default: ``'loss_annot'``.
+        check_labels (bool): Re-check at every step that the class ids are
+            in range. The label maps are validated when loaded
+            (``LoadScribbleAnnotations``); True costs a host sync per call.
+            Default: False.
     """
+
+    class_weight = ClassWeight()
 
     def __init__(self,
                  unlabeled_weight: float = 0.02,
@@ -501,12 +477,14 @@ class AnnotationProbabilityLoss(_BaseLoss):
                  normalize: str = 'weights',
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_annot') -> None:
+                 loss_name: str = 'loss_annot',
+                 check_labels: bool = False) -> None:
         super().__init__(reduction, loss_weight, loss_name)
-        _check_choice('normalize', normalize, ('weights', 'pixels'))
+        check_choice('normalize', normalize, WCE_NORMALIZE)
         self.unlabeled_weight = unlabeled_weight
         self.class_weight = class_weight
         self.normalize = normalize
+        self.check_labels = check_labels
 
     def forward(self,
                 scrib_logits: Tensor,
@@ -537,9 +515,10 @@ class AnnotationProbabilityLoss(_BaseLoss):
             label,
             valid_mask=valid_mask,
             unlabeled_weight=self.unlabeled_weight,
-            class_weight=self.class_weight,
+            class_weight=ClassWeight.tensor(self),
             normalize=self.normalize,
             ignore_index=ignore_index,
             weight=weight,
-            reduction=reduction_override or self.reduction,
-            avg_factor=avg_factor)
+            reduction=self._reduction(reduction_override),
+            avg_factor=avg_factor,
+            check_labels=self.check_labels)

@@ -287,3 +287,80 @@ def test_input_checks_name_the_argument():
         annotation_probability_loss(scrib, torch.tensor([[[0, 2, 255]]]))
     with pytest.raises(ValueError, match='loss_name'):
         BLPLoss(loss_name='blp')
+
+
+def test_focal_is_blp_without_scribble_head():
+    # One body: blp_loss(scrib_logits=None) is the focal loss, exactly.
+    torch.manual_seed(7)
+    seg = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    label = torch.randint(0, 3, (2, 4, 5))
+    label[0, :3] = 255
+    for detach in (True, False):
+        kw = dict(gamma=1.5, normalize='weights', detach_factor=detach)
+        a = blp_loss(seg, None, label, **kw)
+        b = partial_focal_loss(seg, label, **kw)
+        assert a.item() == b.item()
+        ga, = torch.autograd.grad(a, seg)
+        gb, = torch.autograd.grad(b, seg)
+        assert torch.equal(ga, gb)
+    assert blp_loss(seg, label=label, detach_factor=False).item() == \
+        partial_focal_loss(seg, label).item()
+    with pytest.raises(TypeError, match='needs the label'):
+        blp_loss(seg, None)
+    # The module is BLPLoss with p_scrib = 1 and its own defaults.
+    focal = PartialFocalLoss()
+    assert isinstance(focal, BLPLoss) and not focal.needs_scrib_logits
+    assert (focal.detach_factor, focal.loss_name, focal.gamma) == \
+        (False, 'loss_focal', 2.0)
+    assert (BLPLoss().detach_factor, BLPLoss().loss_name) == \
+        (True, 'loss_blp')
+    scrib = torch.randn(2, 4, 4, 5, dtype=torch.float64)
+    assert focal(seg, label, scrib_logits=scrib).item() == \
+        partial_focal_loss(seg, label).item()
+
+
+def test_modules_check_labels_only_on_request():
+    seg, scrib, label = _tiny()
+    bad = torch.tensor([[[0, 2, 255]]])  # class 2 of K = 2
+    for loss in (BLPLoss(), PartialFocalLoss(), AnnotationProbabilityLoss()):
+        assert loss.check_labels is False
+    with pytest.raises(ValueError, match=r'class ids \[2\] outside 0..1'):
+        BLPLoss(check_labels=True)(seg, bad, scrib_logits=scrib)
+    with pytest.raises(ValueError, match=r'class ids \[2\] outside 0..1'):
+        PartialFocalLoss(check_labels=True)(seg, bad)
+    with pytest.raises(ValueError, match=r'class ids \[2\] outside 0..1'):
+        AnnotationProbabilityLoss(check_labels=True)(scrib, bad)
+    with pytest.raises(ValueError, match=r'class ids \[2\] outside 0..1'):
+        partial_focal_loss(seg, bad)
+    # Without the check, a valid batch gives the functional's value.
+    torch.testing.assert_close(BLPLoss()(seg, label, scrib_logits=scrib),
+                               blp_loss(seg, scrib, label))
+
+
+def test_avg_factor_is_an_exact_denominator():
+    torch.manual_seed(8)
+    seg = torch.randn(3, 3, 4, 4, dtype=torch.float64)
+    scrib = torch.randn(3, 4, 4, 4, dtype=torch.float64)
+    label = torch.randint(0, 3, (3, 4, 4))
+    s = blp_loss(seg, scrib, label, reduction='sum')
+    assert blp_loss(seg, scrib, label, avg_factor=2.).item() == \
+        (s / 2.).item()
+    # A zero avg_factor no longer gives inf: 0 / 0 = 0 for empty batches.
+    assert blp_loss(seg, scrib, label, avg_factor=0.).item() == s.item()
+    a = annotation_probability_loss(scrib, label, reduction='sum')
+    assert annotation_probability_loss(
+        scrib, label, avg_factor=2.).item() == (a / 2.).item()
+
+
+def test_annotation_module_class_weight_on_device():
+    torch.manual_seed(9)
+    scrib = torch.randn(2, 4, 3, 3, dtype=torch.float64)
+    label = torch.randint(0, 3, (2, 3, 3))
+    label[:, 0] = 255
+    loss = AnnotationProbabilityLoss(class_weight=[1., 2., .5, .1]).double()
+    assert loss.class_weight == [1., 2., .5, .1]
+    assert list(loss.state_dict()) == []
+    torch.testing.assert_close(
+        loss(scrib, label),
+        annotation_probability_loss(
+            scrib, label, class_weight=[1., 2., .5, .1]))
