@@ -4,6 +4,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import ConfigDict
 from mmengine.dataset import pseudo_collate
@@ -19,7 +20,6 @@ def boundary_of(img_bgr):
     return (img_bgr[..., 1] > 128).astype(np.uint8)
 
 
-@MODELS.register_module()
 class _ProbeHead(BaseScribbleHead):
     """Records what a scribble head receives."""
 
@@ -32,7 +32,20 @@ class _ProbeHead(BaseScribbleHead):
         return dict(loss_probe=inputs[-1].sum() * 0)
 
 
-def test_map_aligned_after_flip_crop_pad(voc_fixture, tmp_path):
+@pytest.fixture
+def probe_head():
+    """``_ProbeHead`` in mmseg's MODELS for one test only: importing a test
+    module must not change the registry other tests build from."""
+    MODELS.register_module(module=_ProbeHead)
+    yield _ProbeHead
+    MODELS.module_dict.pop(_ProbeHead.__name__)
+
+
+def test_probe_head_registered_only_inside_its_test():
+    assert '_ProbeHead' not in MODELS.module_dict
+
+
+def test_map_aligned_after_flip_crop_pad(voc_fixture, tmp_path, probe_head):
     root = str(tmp_path)
     img_path = osp.join(voc_fixture, 'JPEGImages/2007_000032.jpg')
     img = cv2.imread(img_path)
