@@ -1,6 +1,7 @@
 """One hook for every delayed activation: set model attributes at an iter."""
 from typing import Any, Dict, List, Optional, Sequence
 
+from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
@@ -63,7 +64,10 @@ class PhaseSwitchHook(Hook):
     A phase is applied before the first iteration ``>= begin``, including
     right after resuming from a checkpoint saved past ``begin`` (the trigger
     is ``>=`` with a per-phase applied flag, never ``==``, as mmdet's
-    ``YOLOXModeSwitchHook`` learned). Every switch is logged.
+    ``YOLOXModeSwitchHook`` learned). Every switch is logged with the value
+    read back from the model and, in a distributed run, the rank: each
+    process switches its own replica (with ``log_level='DEBUG'`` mmengine
+    writes one log file per rank, where every rank's switch can be seen).
 
     Under DDP a phase must not start using parameters that were unused
     before (or set ``find_unused_parameters=True``): switching a loss weight
@@ -111,10 +115,15 @@ class PhaseSwitchHook(Hook):
             if self._applied[i] or runner.iter < phase['begin']:
                 continue
             model = self._model(runner)
+            rank, world_size = get_dist_info()
+            where = f', rank {rank} of {world_size}' if world_size > 1 else ''
             for path, value in phase['set'].items():
                 old = set_by_path(model, path, value)
+                # Read back rather than echo ``value``: the line then shows
+                # what the replica that trains actually holds.
+                new = get_by_path(model, path)
                 runner.logger.info(
                     f'PhaseSwitchHook: iter {runner.iter}: {path} '
-                    f'{old!r} -> {value!r} (phase {i}, begin '
-                    f'{phase["begin"]})')
+                    f'{old!r} -> {new!r} (phase {i}, begin '
+                    f'{phase["begin"]}{where})')
             self._applied[i] = True
