@@ -1,7 +1,22 @@
-from .partial_cross_entropy_loss import (PartialCrossEntropyLoss,
-                                         partial_cross_entropy)
-from .eigenspace_loss import EigenspaceLoss, eigenspace_loss
-from .soft_entropy_loss import SoftEntropyLoss, soft_entropy_loss
+# Copyright (c) mmscribble contributors. All rights reserved.
 from .blp_loss import (AnnotationProbabilityLoss, BLPLoss, PartialFocalLoss,
                        annotation_probability_loss, blp_loss,
                        partial_focal_loss)
+from .eigenspace_loss import EigenspaceLoss, eigenspace_loss
+from .feature_consistency_loss import (FeatureConsistencyLoss,
+                                       feature_consistency_loss)
+from .partial_cross_entropy_loss import (PartialCrossEntropyLoss,
+                                         partial_cross_entropy)
+from .soft_entropy_loss import SoftEntropyLoss, soft_entropy_loss
+from .utils import (REDUCTIONS, BaseScribbleLoss, check_choice, check_labels,
+                    check_logits_label, reduce_loss, safe_div)
+
+__all__ = [
+    'AnnotationProbabilityLoss', 'BLPLoss', 'PartialFocalLoss',
+    'annotation_probability_loss', 'blp_loss', 'partial_focal_loss',
+    'EigenspaceLoss', 'eigenspace_loss', 'FeatureConsistencyLoss',
+    'feature_consistency_loss', 'PartialCrossEntropyLoss',
+    'partial_cross_entropy', 'SoftEntropyLoss', 'soft_entropy_loss',
+    'REDUCTIONS', 'BaseScribbleLoss', 'check_choice', 'check_labels',
+    'check_logits_label', 'reduce_loss', 'safe_div'
+]
