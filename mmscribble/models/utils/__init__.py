@@ -1,0 +1,8 @@
+from .bn import kept_bn_stats
+from .feature_mask import cell_centre_mask, infer_feature_stride
+from .pseudo_label import self_training_target
+
+__all__ = [
+    'cell_centre_mask', 'infer_feature_stride', 'kept_bn_stats',
+    'self_training_target'
+]

@@ -1,0 +1,112 @@
+"""self_training_target: BLPSeg's sharpened pseudo-label, by hand."""
+import pytest
+import torch
+
+from mmscribble.models.utils import self_training_target
+
+K = 3
+
+
+def test_self_training_target_by_hand():
+    # One image, K = 3, tags {0, 1}, seven pixels in a row.
+    p = torch.tensor(
+        [
+            [0.02, 0.95, 0.03],  # 0: class 1, confident -> 1
+            [0.03, 0.02, 0.95],  # 1: class 2 untagged -> ignore
+            [0.85, 0.10, 0.05],  # 2: class 0 at 0.85 < 0.9 -> ignore
+            [0.02, 0.95, 0.03],  # 3: scribbled 0 -> 0 (override)
+            [0.02, 0.95, 0.03],  # 4: padding -> ignore
+            [0.05, 0.9 + 1e-6, 0.05 - 1e-6],  # 5: just above -> 1
+            [0.05, 0.9 - 1e-6, 0.05 + 1e-6],  # 6: just below -> ignore
+        ],
+        dtype=torch.float64)
+    logits = p.log().T.reshape(1, K, 1, 7)
+    scribbles = torch.full((1, 1, 7), 255)
+    scribbles[0, 0, 3] = 0
+    tags = torch.tensor([[1., 1., 0.]])
+    valid = torch.ones(1, 1, 7, dtype=torch.uint8)
+    valid[0, 0, 4] = 0
+    target = self_training_target(logits, scribbles, tags, valid, 0.9)
+    assert target.tolist() == [[[1, 255, 255, 0, 255, 1, 255]]]
+    assert target.dtype == torch.long
+    # Lower threshold: pixel 2 is kept.
+    target = self_training_target(logits, scribbles, tags, valid, 0.8)
+    assert target.tolist() == [[[1, 255, 0, 0, 255, 1, 1]]]
+    # Tagging class 2: pixel 1 becomes 2.
+    tags[0, 2] = 1
+    target = self_training_target(logits, scribbles, tags, valid, 0.9)
+    assert target[0, 0, 1].item() == 2
+    # A confidence equal to the threshold is kept (>=).
+    conf = float(logits[0, :, 0, 0].softmax(0).max())
+    assert self_training_target(logits, scribbles, tags, valid,
+                                conf)[0, 0, 0].item() == 1
+    # No tag: scribbles only.
+    target = self_training_target(logits, scribbles, torch.zeros(1, K), None,
+                                  0.9)
+    assert target.tolist() == [[[255, 255, 255, 0, 255, 255, 255]]]
+
+
+def test_padding_wins_over_a_scribble_and_ignore_index_is_used():
+    logits = torch.tensor([[5., -5.], [5., -5.]]).T.reshape(1, 2, 1, 2)
+    scribbles = torch.tensor([[[1, 1]]])
+    valid = torch.tensor([[[1, 0]]])
+    target = self_training_target(
+        logits, scribbles, torch.ones(1, 2), valid, ignore_index=7)
+    # Pixel 0: scribbled 1 over a confident 0; pixel 1: padding.
+    assert target.tolist() == [[[1, 7]]]
+
+
+def test_half_precision_logits_give_the_float_answer():
+    """Half-precision logits are thresholded as their float values."""
+    torch.manual_seed(0)
+    logits = (torch.randn(2, K, 4, 4) * 3).bfloat16()
+    scribbles = torch.full((2, 4, 4), 255)
+    tags = torch.ones(2, K)
+    got = self_training_target(logits, scribbles, tags, threshold=0.6)
+    want = self_training_target(logits.float(), scribbles, tags, threshold=0.6)
+    assert torch.equal(got, want)
+    assert (want != 255).any() and (want == 255).any()
+
+
+def test_reads_no_value_so_no_host_sync():
+    """``vmap`` refuses every step whose result depends on tensor values
+    (boolean-mask assignment, ``bool(t.any())``), the steps that stall on
+    a host synchronisation on CUDA; ``torch.where`` batches."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, K, 4, 5) * 3
+    scribbles = torch.randint(0, K, (2, 4, 5))
+    scribbles[:, :2] = 255
+    tags = torch.tensor([[1., 1., 0.], [0., 1., 1.]])
+    valid = torch.ones(2, 4, 5, dtype=torch.uint8)
+    valid[..., 4] = 0
+
+    def one(logit, scribble, tag, mask):
+        return self_training_target(logit[None], scribble[None], tag[None],
+                                    mask[None], 0.6)[0]
+
+    batched = torch.func.vmap(one)(logits, scribbles, tags, valid)
+    assert torch.equal(
+        batched, self_training_target(logits, scribbles, tags, valid, 0.6))
+
+
+def test_no_gradient():
+    logits = torch.randn(1, K, 2, 2, requires_grad=True)
+    target = self_training_target(logits, torch.full((1, 2, 2), 255),
+                                  torch.ones(1, K))
+    assert not target.requires_grad
+
+
+def test_self_training_target_checks_arguments():
+    logits = torch.zeros(1, K, 2, 2)
+    scribbles = torch.full((1, 2, 2), 255)
+    tags = torch.ones(1, K)
+    with pytest.raises(ValueError, match='threshold'):
+        self_training_target(logits, scribbles, tags, threshold=0.0)
+    with pytest.raises(ValueError, match='img_tags'):
+        self_training_target(logits, scribbles, torch.ones(1, K + 1))
+    with pytest.raises(ValueError, match='scribbles'):
+        self_training_target(logits, scribbles[0], tags)
+    with pytest.raises(ValueError, match='valid_mask'):
+        self_training_target(logits, scribbles, tags, torch.ones(2, 2))
+    with pytest.raises(ValueError, match='seg_logits'):
+        self_training_target(logits[0], scribbles, tags)
