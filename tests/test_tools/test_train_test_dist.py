@@ -3,6 +3,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -11,7 +12,8 @@ import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(
-    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
+    ROOT, 'configs', 'demo',
+    'pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
 
 def retarget(data_root, iters):
@@ -78,21 +80,68 @@ def test_resume(synthetic_root, tmp_path):
     out = run([sys.executable, 'tools/train.py', DEMO, '--work-dir', work,
                '--resume'] + retarget(synthetic_root, 4) +
               ['default_hooks.checkpoint.interval=2'])
-    assert 'resumed' in out.lower() or 'Iter(train) [3/4]' in out
-    assert 'Iter(train) [1/4]' not in out
+    # The checkpoint of the first run was found and loaded (mmengine's two
+    # messages for an auto-resume) ...
+    latest = osp.join(work, 'iter_2.pth')
+    assert f'Auto resumed from the latest checkpoint {latest}.' in out
+    assert 'resumed epoch: 0, iter: 2' in out
+    # ... and training went on from iteration 3 to 4, never from 1.
+    trained = re.findall(r'Iter\(train\) \[(\d+)/4\]', out)
+    assert trained == ['3', '4'], trained
+    assert osp.isfile(osp.join(work, 'iter_4.pth'))
+
+
+# Inherits the demo and zeroes its only loss from iteration 2 (0-based) on,
+# so the third and last iteration logs a loss of exactly 0. DEBUG makes
+# mmengine write one log file per rank; a window of 1 logs each
+# iteration's own loss rather than a running mean.
+PHASE_SWITCH_CFG = """_base_ = [{demo!r}]
+custom_hooks = [
+    dict(
+        type='PhaseSwitchHook',
+        phases=[dict(begin=2,
+                     set={{'decode_head.loss_decode.loss_weight': 0.0}})])
+]
+log_level = 'DEBUG'
+log_processor = dict(window_size=1)
+"""
 
 
 def test_dist_train_two_processes_gloo(synthetic_root, tmp_path):
+    cfg = tmp_path / 'pce_phase_switch.py'
+    cfg.write_text(PHASE_SWITCH_CFG.format(demo=DEMO))
     work = str(tmp_path / 'dist')
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
-    out = run(['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir', work] +
-              retarget(synthetic_root, 3), env=env)
+    out = run(['bash', 'tools/dist_train.sh',
+               str(cfg), '2', '--work-dir', work] +
+              retarget(synthetic_root, 3),
+              env=env)
     assert 'DDP over gloo' in out
     assert 'Iter(train) [3/3]' in out
     assert osp.isfile(osp.join(work, 'iter_3.pth'))
     # mmengine's environment report: two ranks in one DDP job
     assert 'Distributed training: True' in out
     assert 'GPU number: 2' in out  # mmengine's name for the world size
+    # One log file per rank, each with its own process's switch, applied
+    # through the DDP wrapper to the module it wraps.
+    logs = {}
+    for path in glob.glob(osp.join(work, '*', '*_rank*.log')):
+        rank = int(re.search(r'_rank(\d+)\.log$', path).group(1))
+        with open(path) as f:
+            logs[rank] = f.read()
+    assert sorted(logs) == [0, 1], sorted(logs)
+    for rank, log in logs.items():
+        switches = re.findall(r'PhaseSwitchHook: (.*)', log)
+        assert switches == [
+            'iter 2: decode_head.loss_decode.loss_weight 1.0 -> 0.0 '
+            f'(phase 0, begin 2, rank {rank} of 2)'
+        ], (rank, switches)
+        # The switch reached the loss that trains: each rank's own loss is
+        # positive before it and exactly 0 in the iteration after it.
+        losses = dict(
+            re.findall(r'Iter\(train\) \[(\d)/3\].*? loss: ([\d.]+)', log))
+        assert float(losses['1']) > 0 and float(losses['2']) > 0, losses
+        assert losses['3'] == '0.0000', (rank, losses)
 
 
 def test_bad_config_path_is_named(tmp_path):
