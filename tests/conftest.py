@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 
 import pytest
@@ -10,6 +11,12 @@ import mmscribble  # noqa: F401  (registers every component)
 # that makes a 1 s step take 20 s when another process (a DDP test, a
 # parallel job) shares the 2 cores.
 torch.set_num_threads(1)
+
+# A skip is acceptable in CI only when what it needs is an optional extra
+# (a wheel or a data set outside the package's requirements); any other
+# skip hides a path CI should exercise. Reasons of acceptable skips start
+# with this prefix.
+OPTIONAL_EXTRA = 'optional extra:'
 
 DATA = osp.join(osp.dirname(__file__), 'data')
 VOC_FIXTURE = osp.join(DATA, 'voc_scribble_fixture')
@@ -33,3 +40,57 @@ def synthetic_root(tmp_path_factory):
 def mmseg_scope():
     """Components are registered in mmseg's registries, as in configs."""
     init_default_scope('mmseg')
+
+
+def running_in_ci() -> bool:
+    """True when ``CI`` is set to anything but an empty, 0, false or no."""
+    return os.environ.get('CI', '').strip().lower() not in ('', '0', 'false',
+                                                            'no')
+
+
+class CISkipRule:
+    """Fail the run in CI when a test is skipped for a reason that does not
+    start with :data:`OPTIONAL_EXTRA`.
+
+    Skips are seen where pytest reports them: at collection (a module-level
+    ``pytest.importorskip``) and at setup / call (``skipif`` marks,
+    ``pytest.skip``). An ``xfail`` is not a skip.
+    """
+
+    def __init__(self):
+        self.rejected = []
+
+    def _record(self, report):
+        if not report.skipped or hasattr(report, 'wasxfail'):
+            return
+        reason = str(report.longrepr[2]) if isinstance(
+            report.longrepr, tuple) else str(report.longrepr)
+        if reason.startswith('Skipped: '):
+            reason = reason[len('Skipped: '):]
+        if not reason.startswith(OPTIONAL_EXTRA):
+            self.rejected.append((report.nodeid, reason))
+
+    def pytest_collectreport(self, report):
+        self._record(report)
+
+    def pytest_runtest_logreport(self, report):
+        self._record(report)
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.rejected and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.rejected:
+            return
+        terminalreporter.section('skips CI does not accept', red=True)
+        for nodeid, reason in self.rejected:
+            terminalreporter.line(f'{nodeid}: {reason}')
+        terminalreporter.line(
+            f'CI is set: only a skip whose reason starts with '
+            f'{OPTIONAL_EXTRA!r} may pass; the run fails.')
+
+
+def pytest_configure(config):
+    if running_in_ci():
+        config.pluginmanager.register(CISkipRule(), 'mmscribble-ci-skips')
