@@ -1,2 +1,2 @@
-from . import heads, layers, losses, segmentors  # noqa: F401
+from . import heads, layers, losses, segmentors, utils  # noqa: F401
 from .data_preprocessor import ScribbleDataPreProcessor  # noqa: F401

@@ -1,4 +1,14 @@
+from .scribble_head import BaseScribbleHead, ScribbleHeadMixin
 from .deeplabv2_head import ASPPClassifier, DeepLabV2Head
-from .scribble_head import BaseScribbleHead
-from .urss_head import URSSHead, feature_consistency_loss  # noqa: F401,E402
-from .blpseg_head import BLPSegHead, self_training_target  # noqa: F401,E402
+from .urss_head import URSSHead
+from .blpseg_head import BLPSegHead
+# Moved to models/losses and models/utils; still importable from here for
+# code written before (tools/analysis_tools/blpseg_visualize.py).
+from ..losses import feature_consistency_loss
+from ..utils import self_training_target
+
+__all__ = [
+    'ASPPClassifier', 'BLPSegHead', 'BaseScribbleHead', 'DeepLabV2Head',
+    'ScribbleHeadMixin', 'URSSHead', 'feature_consistency_loss',
+    'self_training_target'
+]

@@ -1,11 +1,9 @@
 """BLPSeg head (Wang et al., TIP 2023): UPerNet decoder, scribble head,
 segmentation head with the local aggregation module, BLP loss and
 self-training."""
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads import UPerHead
 from mmseg.models.losses import accuracy
@@ -15,88 +13,15 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from ..layers.local_aggregation import LocalAggregationModule
-from .scribble_head import BaseScribbleHead
+from ..utils import cell_centre_mask, self_training_target
+from .scribble_head import ScribbleHeadMixin
 
 # Values of ``self_training_mode``.
 SELF_TRAINING_MODES = ('replace', 'add')
 
 
-@torch.no_grad()
-def self_training_target(seg_logits: Tensor,
-                         scribbles: Tensor,
-                         img_tags: Tensor,
-                         valid_mask: Optional[Tensor] = None,
-                         threshold: float = 0.9,
-                         ignore_index: int = 255) -> Tensor:
-    """Sharpened self-training target of BLPSeg (Sec. IV-B).
-
-    With :math:`p = softmax_K(Z)` the segmentation prediction and
-    :math:`t \\in \\{0, 1\\}^K` the image-level tags (the classes present
-    in the image's scribbles), pixel ``n`` gets
-
-    .. math::
-        \\hat{y}_n = \\begin{cases}
-            y_n & \\text{if } n \\text{ is scribbled} \\\\
-            \\arg\\max_c t_c p_{c,n} &
-                \\text{if } \\max_c t_c p_{c,n} \\ge \\tau \\\\
-            \\text{ignore} & \\text{otherwise}
-        \\end{cases}
-
-    i.e. the argmax restricted to the tagged classes, kept where its
-    (not renormalised) probability reaches ``threshold``, scribbles
-    overriding the prediction, padding ignored. This is the authors'
-    ``lib/net/blpseg.py`` (``seg_prob * cls_label``, ``< 0.9 -> 255``,
-    scribble override, padding -> 255); the paper only says the prediction
-    is "sharpened into one-hot form". An image without tags gets no
-    pseudo-label. Computed without gradient.
-
-    Args:
-        seg_logits (Tensor): Segmentation logits ``Z``, ``(N, K, H, W)``.
-        scribbles (Tensor): Scribble class ids ``(N, H, W)``;
-            ``ignore_index`` = unlabeled or padding.
-        img_tags (Tensor): Multi-hot image tags ``(N, K)``.
-        valid_mask (Tensor, optional): ``(N, H, W)``, nonzero on real image
-            pixels; zeros become ``ignore_index``.
-        threshold (float): Confidence ``tau`` in ``(0, 1]``. Default: 0.9.
-        ignore_index (int): Id of pixels without target. Default: 255.
-
-    Returns:
-        Tensor: ``(N, H, W)`` long target.
-    """
-    if not isinstance(seg_logits, Tensor) or seg_logits.dim() != 4:
-        raise ValueError('seg_logits must be (N, K, H, W), got shape '
-                         f'{tuple(getattr(seg_logits, "shape", ()))}')
-    n, k, h, w = seg_logits.shape
-    if not isinstance(scribbles, Tensor) or \
-            tuple(scribbles.shape) != (n, h, w):
-        raise ValueError(f'scribbles must be (N, H, W) = {(n, h, w)}, got '
-                         f'{tuple(getattr(scribbles, "shape", ()))}')
-    if not isinstance(img_tags, Tensor) or tuple(img_tags.shape) != (n, k):
-        raise ValueError(f'img_tags must be (N, K) = {(n, k)}, got '
-                         f'{tuple(getattr(img_tags, "shape", ()))}')
-    if valid_mask is not None and tuple(valid_mask.shape) != (n, h, w):
-        raise ValueError(f'valid_mask must be (N, H, W) = {(n, h, w)}, got '
-                         f'{tuple(valid_mask.shape)}')
-    if isinstance(threshold, bool) or not 0 < threshold <= 1:
-        raise ValueError(f'threshold must be in (0, 1], got {threshold!r}')
-    logits = seg_logits.detach()
-    if logits.dtype in (torch.float16, torch.bfloat16):
-        # A half-precision softmax can round 0.9 confidences either way.
-        logits = logits.float()
-    prob = logits.softmax(dim=1)
-    prob = prob * img_tags.to(prob)[:, :, None, None]
-    conf, target = prob.max(dim=1)
-    target[conf < threshold] = ignore_index
-    scribbles = scribbles.long()
-    labeled = scribbles != ignore_index
-    target = torch.where(labeled, scribbles, target)
-    if valid_mask is not None:
-        target[valid_mask == 0] = ignore_index
-    return target
-
-
 @MODELS.register_module()
-class BLPSegHead(BaseScribbleHead, UPerHead):
+class BLPSegHead(ScribbleHeadMixin, UPerHead):
     """BLPSeg: balance the label preference.
 
     Wang et al., "BLPSeg: Balance the Label Preference in
@@ -280,19 +205,13 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
         self.conv_scrib = nn.Conv2d(branch_channels, self.num_classes + 1, 1)
         self.lam = LocalAggregationModule(**lam) if use_lam else None
 
-        self.loss_annot = MODELS.build(loss_annot)
-        names = [d.loss_name for d in self._decode_losses()]
-        annot_name = getattr(self.loss_annot, 'loss_name', '')
-        named = [('loss_annot', annot_name)]
-        named += [('loss_decode', n) for n in names]
-        for arg, name in named:
-            if 'loss' not in name:
-                raise ValueError(f"{arg}: loss_name must contain 'loss' so "
-                                 f'that mmengine sums it, got {name!r}')
-        if annot_name in names or 'loss_self' in names + [annot_name]:
-            raise ValueError(
-                f'loss names must be distinct and not loss_self, got '
-                f'loss_annot {annot_name!r} and loss_decode {names}')
+        taken = self.decode_loss_names()
+        if 'loss_self' in taken:
+            raise ValueError('loss_decode: loss_name must not be loss_self, '
+                             'the self-training term; give it a distinct '
+                             'name')
+        taken['loss_self'] = 'the self-training term'
+        self.loss_annot = self.build_aux_loss(loss_annot, 'loss_annot', taken)
 
     def _branch(self, num_convs: int, with_norm: bool) -> nn.Sequential:
         layers = []
@@ -308,10 +227,6 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
                     act_cfg=self.act_cfg))
             in_channels = self.branch_channels
         return nn.Sequential(*layers)
-
-    def _decode_losses(self) -> List[nn.Module]:
-        return list(self.loss_decode) if isinstance(
-            self.loss_decode, nn.ModuleList) else [self.loss_decode]
 
     def _classify(self, feat: Tensor, conv: nn.Conv2d) -> Tensor:
         if self.dropout is not None:
@@ -332,8 +247,9 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
             img (Tensor): Normalised (padded) image batch ``(N, 3, H, W)``,
                 for the LAM's low-level embedding.
             valid_mask (Tensor, optional): ``(N, H, W)``, nonzero on real
-                image pixels; resized (nearest) to ``(h, w)`` so that the
-                LAM does not aggregate from padding.
+                image pixels; read at the centres of the ``(h, w)`` cells
+                (:func:`cell_centre_mask`, the stride inferred from the
+                sizes) so that the LAM does not aggregate from padding.
             with_scribble (bool): Also run the scribble head.
                 Default: True.
 
@@ -357,10 +273,7 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
                                  'image batch) for the LAM')
             lam_mask = None
             if valid_mask is not None:
-                lam_mask = F.interpolate(
-                    valid_mask[:, None].float(),
-                    size=raw.shape[-2:],
-                    mode='nearest')[:, 0] != 0
+                lam_mask = cell_centre_mask(valid_mask, raw.shape[-2:])
             seg = self.lam(raw, img=img, feat=feat, valid_mask=lam_mask)
         scrib = None
         if with_scribble:
@@ -442,7 +355,8 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
                 scrib, label, valid_mask=valid, ignore_index=self.ignore_index)
         }
         if not self.self_training or self.self_training_mode == 'add':
-            losses.update(self._seg_losses(seg, label, scrib))
+            losses.update(
+                self.sum_decode_losses(seg, label, scrib_logits=scrib))
         if self.self_training:
             tags = self.img_tags(
                 batch_data_samples, self.num_classes, device=seg.device)
@@ -453,19 +367,10 @@ class BLPSegHead(BaseScribbleHead, UPerHead):
                 valid_mask=valid,
                 threshold=self.self_training_threshold,
                 ignore_index=self.ignore_index)
-            self_losses = self._seg_losses(seg, target, scrib)
+            self_losses = self.sum_decode_losses(
+                seg, target, scrib_logits=scrib)
             losses['loss_self'] = self.self_training_weight * sum(
                 self_losses.values())
         losses['acc_seg'] = accuracy(
             seg, label, ignore_index=self.ignore_index)
-        return losses
-
-    def _seg_losses(self, seg: Tensor, label: Tensor,
-                    scrib: Tensor) -> Dict[str, Tensor]:
-        losses: Dict[str, Tensor] = {}
-        for loss in self._decode_losses():
-            value = loss(
-                seg, label, ignore_index=self.ignore_index, scrib_logits=scrib)
-            name = loss.loss_name
-            losses[name] = losses[name] + value if name in losses else value
         return losses

@@ -1,21 +1,27 @@
-"""Base class for decode heads that need more than features and labels."""
-from typing import Callable, List, Optional, Tuple
+"""What every scribble head shares: the mixin and its BaseDecodeHead form."""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmscribble.structures import get_map_spec
+from ..utils import cell_centre_mask
 
 
-class BaseScribbleHead(BaseDecodeHead):
-    """A decode head that :class:`ScribbleEncoderDecoder` feeds extra context.
+class ScribbleHeadMixin:
+    """Context and loss plumbing for decode heads of scribble methods.
 
-    Plain mmseg heads get ``loss(feats, data_samples, train_cfg)``; heads
-    derived from this class get, in addition:
+    Mixed in *before* an mmseg head (``BLPSegHead(ScribbleHeadMixin,
+    UPerHead)``), so the head keeps that head's ``forward`` and mmseg's
+    ``loss_by_feat(seg_logits, batch_data_samples)`` /
+    ``predict_by_feat`` contract, while :class:`ScribbleEncoderDecoder`
+    passes, in addition to the features:
 
-    - ``inputs``: the normalized, padded image batch (N, 3, H, W), for
+    - ``img``: the normalized, padded image batch ``(N, 3, H, W)``, for
       low-level cues (BLPSeg's LAM, Potts pairwise weights);
     - ``extract_feat``: the segmentor's feature extractor, so a head can
       run a second, transformed view of the batch through the backbone
@@ -23,10 +29,31 @@ class BaseScribbleHead(BaseDecodeHead):
       under the same DDP forward.
 
     Set ``needs_inputs = True`` on heads whose *prediction* also needs the
-    image (LAM); the segmentor then passes ``inputs`` to ``forward`` too.
+    image (LAM); the segmentor then passes ``img`` to ``forward`` too.
+
+    Besides :meth:`loss` / :meth:`predict`, the mixin holds what every
+    such head needs once: reading extra per-pixel maps
+    (:meth:`stack_map`, :meth:`has_map`) and image tags
+    (:meth:`img_tags`), the valid mask at feature resolution
+    (:meth:`feature_valid_mask`), ``loss_decode`` as one list however it
+    was configured (:meth:`decode_losses`, :meth:`sum_decode_losses`) and
+    auxiliary losses with summed, distinct log names
+    (:meth:`build_aux_loss`).
     """
 
     needs_inputs = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # loss() and predict() must win over BaseDecodeHead's, whose
+        # signatures drop img and extract_feat.
+        mro = cls.__mro__
+        if BaseDecodeHead not in mro or mro.index(
+                ScribbleHeadMixin) > mro.index(BaseDecodeHead):
+            raise TypeError(
+                f'{cls.__name__}: ScribbleHeadMixin must come before an '
+                'mmseg decode head in the bases, e.g. '
+                f'class {cls.__name__}(ScribbleHeadMixin, UPerHead)')
 
     def loss(self,
              inputs: Tuple[Tensor],
@@ -54,6 +81,12 @@ class BaseScribbleHead(BaseDecodeHead):
             return self.forward(inputs, img)
         return self.forward(inputs)
 
+    # -- per-sample data -------------------------------------------------
+    @staticmethod
+    def has_map(batch_data_samples: SampleList, field: str) -> bool:
+        """Whether every sample carries the per-pixel map ``field``."""
+        return all(field in s for s in batch_data_samples)
+
     @staticmethod
     def stack_map(batch_data_samples: SampleList, field: str) -> Tensor:
         """Stack a per-pixel map of every sample into (N, H, W).
@@ -71,15 +104,15 @@ class BaseScribbleHead(BaseDecodeHead):
                 f'samples {missing[:3]} carry no {field!r}; add the transform '
                 'that produces it to the training pipeline (see '
                 'docs/conventions.md)')
-        return torch.stack(
-            [s.get(field).data[0] for s in batch_data_samples], dim=0)
+        return torch.stack([s.get(field).data[0] for s in batch_data_samples],
+                           dim=0)
 
     @staticmethod
-    def img_tags(batch_data_samples: SampleList, num_classes: int,
+    def img_tags(batch_data_samples: SampleList,
+                 num_classes: int,
                  device=None) -> Tensor:
         """Image-level class tags as a multi-hot (N, num_classes) tensor."""
-        tags = torch.zeros(
-            len(batch_data_samples), num_classes, device=device)
+        tags = torch.zeros(len(batch_data_samples), num_classes, device=device)
         for i, s in enumerate(batch_data_samples):
             ids = s.metainfo.get('img_tags')
             if ids is None:
@@ -90,3 +123,135 @@ class BaseScribbleHead(BaseDecodeHead):
             if len(ids):
                 tags[i, torch.as_tensor(ids, dtype=torch.long)] = 1
         return tags
+
+    def feature_valid_mask(self,
+                           batch_data_samples: SampleList,
+                           size: Sequence[int],
+                           stride: Optional[int] = None) -> Optional[Tensor]:
+        """``(N, h, w)`` bool: feature cells centred on real image pixels.
+
+        ``gt_valid_mask`` read at the centre of every cell
+        (:func:`~mmscribble.models.utils.cell_centre_mask`): cell ``i`` of
+        a stride-``s`` backbone is centred on pixel ``s i``, so the mask is
+        subsampled there, which is exact for every image size where
+        nearest resizing is off by up to ``s - 1`` pixels.
+
+        Args:
+            batch_data_samples (list[SegDataSample]): the samples.
+            size (Sequence[int]): ``(h, w)`` of the feature map.
+            stride (int, optional): output stride of the backbone; None
+                infers it from the sizes. Default: None.
+
+        Returns:
+            Tensor | None: the mask, or None when a sample has no
+            ``gt_valid_mask`` (every position then counts as real).
+
+        Raises:
+            ValueError: ``size`` is not what ``stride`` gives for the
+                padded batch.
+        """
+        if not self.has_map(batch_data_samples, 'gt_valid_mask'):
+            return None
+        mask = self.stack_map(batch_data_samples, 'gt_valid_mask')
+        return cell_centre_mask(mask, size, stride)
+
+    # -- losses ----------------------------------------------------------
+    def decode_losses(self) -> List[nn.Module]:
+        """``loss_decode`` as a list, whether one loss or a ModuleList."""
+        if isinstance(self.loss_decode, nn.ModuleList):
+            return list(self.loss_decode)
+        return [self.loss_decode]
+
+    def sum_decode_losses(self, pred: Tensor, label: Tensor,
+                          **kwargs) -> Dict[str, Tensor]:
+        """Every ``loss_decode`` on ``(pred, label)``, same names summed.
+
+        Args:
+            pred (Tensor): logits, ``(N, K, H, W)``.
+            label (Tensor): class ids, ``(N, H, W)``.
+            **kwargs: passed to every loss; ``ignore_index`` defaults to
+                the head's.
+
+        Returns:
+            dict[str, Tensor]: one entry per distinct ``loss_name``.
+        """
+        kwargs.setdefault('ignore_index', self.ignore_index)
+        losses: Dict[str, Tensor] = {}
+        for loss in self.decode_losses():
+            value = loss(pred, label, **kwargs)
+            name = loss.loss_name
+            losses[name] = losses[name] + value if name in losses else value
+        return losses
+
+    @staticmethod
+    def check_loss_name(name, arg: str) -> str:
+        """Return ``name`` if mmengine will sum it into the total loss.
+
+        Raises:
+            ValueError: naming ``arg``, when ``name`` does not contain
+                ``'loss'`` (mmengine would log it without training on it).
+        """
+        if not isinstance(name, str) or 'loss' not in name:
+            raise ValueError(f"{arg}: loss_name must contain 'loss' so that "
+                             f'mmengine sums it, got {name!r}')
+        return name
+
+    def decode_loss_names(self) -> Dict[str, str]:
+        """``{loss_name: 'loss_decode'}`` for every decode loss: the names
+        auxiliary losses must not reuse (decode losses may share one)."""
+        return {
+            self.check_loss_name(loss.loss_name, 'loss_decode'): 'loss_decode'
+            for loss in self.decode_losses()
+        }
+
+    def build_aux_loss(self, cfg: Optional[ConfigType], arg: str,
+                       taken_names: Dict[str, str]) -> Optional[nn.Module]:
+        """Build an auxiliary loss whose value mmengine sums and logs apart.
+
+        Args:
+            cfg (dict, optional): the loss config; None builds nothing.
+            arg (str): the head argument it comes from, for messages.
+            taken_names (dict[str, str]): ``loss_name`` -> what already
+                logs under it (start from :meth:`decode_loss_names`); the
+                new name is added, so the next call checks against it too.
+
+        Returns:
+            nn.Module | None: the loss.
+
+        Raises:
+            ValueError: its ``loss_name`` lacks ``'loss'`` or is taken.
+        """
+        if cfg is None:
+            return None
+        loss = MODELS.build(cfg)
+        name = self.check_loss_name(getattr(loss, 'loss_name', None), arg)
+        if name in taken_names:
+            raise ValueError(
+                f'{arg}: loss_name {name!r} is already used by '
+                f'{taken_names[name]}; each loss of a head needs a distinct '
+                'loss_name, or mmengine logs and sums them as one')
+        taken_names[name] = arg
+        return loss
+
+
+class BaseScribbleHead(ScribbleHeadMixin, BaseDecodeHead):
+    """:class:`ScribbleHeadMixin` on mmseg's ``BaseDecodeHead``.
+
+    The base for heads written from scratch (``DeepLabV2Head``); heads
+    built on another mmseg head mix in :class:`ScribbleHeadMixin`
+    instead. Every ``BaseDecodeHead`` with the mixin counts as an instance
+    (``isinstance(BLPSegHead(...), BaseScribbleHead)`` holds), since it
+    has exactly this class's interface: code that asks "is this a scribble
+    head?" (``ScribbleEncoderDecoder``) can keep asking with either name.
+    """
+
+    @classmethod
+    def __subclasshook__(cls, subclass):
+        # Only for this class: its subclasses keep plain inheritance.
+        if cls is BaseScribbleHead:
+            # Reads the MRO, not issubclass(): BaseDecodeHead's own check
+            # walks its subclasses, this one included, and would recurse.
+            mro = getattr(subclass, '__mro__', ())
+            if ScribbleHeadMixin in mro and BaseDecodeHead in mro:
+                return True
+        return NotImplemented

@@ -1,127 +1,28 @@
 """URSS head (Pan et al., ICCV 2021): random walk, soft entropy and
 self-supervision on the neural eigenspace, on a DeepLabV2 head."""
 import logging
-from contextlib import contextmanager, nullcontext
-from typing import (Callable, Dict, Iterator, Optional, Sequence, Tuple,
-                    Union)
+from contextlib import nullcontext
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers.random_walk import RandomWalk
 from ..layers.transition_ops import (SAMPLE_KINDS, ViewTransform, apply_view,
-                                     crop_view, overlap_size, sample_view,
-                                     view_valid_mask)
+                                     crop_view, overlap_size, sample_view)
+from ..utils import kept_bn_stats
 from .deeplabv2_head import DeepLabV2Head
 
 # Values of ``ss_on``; the feature ones are keys of forward_intermediates.
 SS_LOCATIONS = ('eigen', 'feat_before', 'feat_after')
 VIEW_BN_STATS = ('update', 'keep')
 TRANSLATE_VIEWS = ('shift', 'crop')
-
-
-@contextmanager
-def kept_bn_stats(module: nn.Module) -> Iterator[None]:
-    """Restore the running statistics of every BatchNorm in ``module``.
-
-    Forwards inside the block normalise with their batch statistics as
-    usual (training mode), but ``running_mean``, ``running_var`` and
-    ``num_batches_tracked`` are put back on exit, so an extra forward
-    (URSS's second view) leaves the test-time statistics untouched.
-
-    Args:
-        module (nn.Module): the model (or part) whose BatchNorm layers are
-            restored.
-    """
-    # The view updates copies; the original tensors are put back
-    # untouched. Restoring them in place instead would bump their autograd
-    # version, which the first view's BatchNorm backward checks.
-    names = ('running_mean', 'running_var', 'num_batches_tracked')
-    saved = []
-    for m in module.modules():
-        if isinstance(m, _BatchNorm) and m.track_running_stats:
-            originals = {n: getattr(m, n) for n in names}
-            saved.append((m, originals))
-            for n, buf in originals.items():
-                if buf is not None:
-                    setattr(m, n, buf.clone())
-    try:
-        yield
-    finally:
-        for m, originals in saved:
-            for n, buf in originals.items():
-                setattr(m, n, buf)
-
-
-def feature_consistency_loss(feat: Tensor,
-                             feat_view: Tensor,
-                             phi: ViewTransform,
-                             valid_mask: Optional[Tensor] = None,
-                             view_cropped: bool = False) -> Tensor:
-    """Self-supervision on a feature map, URSS Eq. 7 with a squared error.
-
-    .. math::
-        ss(x, \\phi) = \\frac{1}{|V| C} \\sum_{p \\in V}
-        \\| T_\\phi(f(x))_p - f(t_\\phi(x))_p \\|^2
-
-    where ``T_phi`` moves ``f(x)`` into the frame of the view
-    (:func:`apply_view` at feature resolution) and ``V`` holds the view
-    positions that have a source position (all of them for a flip) and,
-    with ``valid_mask``, are not padding. With every position valid this
-    is the authors' ``MSELoss(reduction='mean')``.
-
-    Args:
-        feat (Tensor): ``f(x)``, ``(N, C, h, w)``.
-        feat_view (Tensor): ``f(t_phi(x))``, ``(N, C, h, w)``.
-        phi (ViewTransform): the view relating them.
-        valid_mask (Tensor, optional): ``(N, h, w)`` bool, real image
-            positions of ``x`` (in the frame of ``x``).
-        view_cropped (bool): ``feat_view`` comes from a cropped view
-            (:func:`crop_view`): ``(N, C, h', w')`` over the positions the
-            translation keeps, compared with the same cells of ``feat``.
-            Default: False.
-
-    Returns:
-        Tensor: scalar loss; a zero with a ``grad_fn`` when no position is
-        compared.
-    """
-    if feat.dim() != 4:
-        raise ValueError(
-            f'feat must have shape (N, C, h, w), got {tuple(feat.shape)}')
-    n, c, h, w = feat.shape
-    crop = view_cropped and phi.kind == 'translate'
-    size = overlap_size(h, w, phi) if crop else (h, w)
-    if feat_view.shape != (n, c) + tuple(size):
-        raise ValueError(
-            f'feat_view must have shape {(n, c) + tuple(size)} '
-            f'(view_cropped={view_cropped}, {phi!r}), got '
-            f'{tuple(feat_view.shape)}')
-    if valid_mask is not None and valid_mask.shape != (n, h, w):
-        raise ValueError(f'valid_mask must have shape (N, h, w) = '
-                         f'{(n, h, w)}, got {tuple(valid_mask.shape)}')
-    if crop:
-        # Every kept cell has a source; padding of x stays excluded.
-        moved = crop_view(feat, phi)
-        mask = torch.ones(
-            (n, ) + tuple(size), dtype=torch.bool, device=feat.device)
-        if valid_mask is not None:
-            mask = crop_view(valid_mask != 0, phi)
-    else:
-        moved = apply_view(feat, phi, fill=0)
-        mask = view_valid_mask(h, w, phi, device=feat.device).expand(n, h, w)
-        if valid_mask is not None:
-            mask = mask & apply_view(valid_mask != 0, phi, fill=False)
-    sq = (moved - feat_view).square().mean(dim=1)
-    weight = mask.to(sq.dtype)
-    return (sq * weight).sum() / weight.sum().clamp_min(1)
 
 
 @MODELS.register_module()
@@ -154,17 +55,18 @@ class URSSHead(DeepLabV2Head):
       ``gt_valid_mask == 0``): ``loss_entropy``, whose ``loss_weight`` is
       ``omega_1``; computed on the logits upsampled to the label size,
       like the partial cross-entropy;
-    * self-supervision (Eq. 9-10): ``loss_eigen``, whose ``loss_weight``
-      is ``omega_2``. While it is 0 (the first training phase; a
-      ``PhaseSwitchHook`` raises it) nothing else is computed: no second
-      view, no extra cost, and every parameter is still used by the first
-      view, so DDP needs no ``find_unused_parameters``. When it is
+    * self-supervision (Eq. 9-10): ``loss_eigen`` (or ``loss_feat``, see
+      ``ss_on``), whose ``loss_weight`` is ``omega_2``. While it is 0 (the
+      first training phase; a ``PhaseSwitchHook`` raises it) nothing else
+      is computed: no second view, no extra cost, and every parameter is
+      still used by the first view, so DDP needs no
+      ``find_unused_parameters``. When it is
       positive, a view ``phi`` is drawn (``view``), the normalised image
       batch is transformed (flipped, or translated as set by
       ``translate_view``: shifted with the vacated pixels set to 0, the
       mean colour, or cropped to the part that stays in frame), sent
       through the segmentor's ``extract_feat`` and this head's feature
-      path, and ``P(x)`` is compared with ``P(t_phi(x))``. With the loss's
+      path, and ``P(x)`` is compared with ``P(t_phi(x))``. With that loss's
       ``detach_target=True`` (the authors' choice) the view runs under
       ``torch.no_grad()``, so gradients flow through the first view only;
       with False they flow through both. Batch-norm layers in training
@@ -173,9 +75,9 @@ class URSSHead(DeepLabV2Head):
     ``ss_on`` selects where the self-supervision acts (Tab. 2 of the
     paper): ``'eigen'`` (Eq. 9 on ``P``, the method), ``'feat_before'``
     (Eq. 7 on ``f^(L-1)``) or ``'feat_after'`` (Eq. 7 on ``f^L``). The
-    feature variants use :func:`feature_consistency_loss`, weighted by
-    ``loss_eigen.loss_weight`` (so the same hook schedules them) and
-    logged as ``loss_ss_feat``.
+    feature variants use ``loss_feat`` (:class:`FeatureConsistencyLoss`,
+    logged as ``loss_ss_feat``), with its own ``loss_weight`` for the
+    phase switch to raise; ``loss_eigen`` is then not built.
 
     A flipped image maps exactly onto flipped features only when its
     width is ``view_stride * (w - 1) + 1`` (465 -> 59 at stride 8, the
@@ -202,8 +104,16 @@ class URSSHead(DeepLabV2Head):
             valid_mask=...)``. Its ``loss_weight`` is ``omega_2``, its
             ``detach_target`` decides whether the view is computed under
             ``no_grad`` and its ``from_logits`` whether the logits of
-            ``P`` are compared. None disables self-supervision.
+            ``P`` are compared. None disables self-supervision. Used
+            with ``ss_on='eigen'`` only (not built otherwise).
             Default: ``EigenspaceLoss`` with weight 0 (phase 1).
+        loss_feat (dict, optional): config of the self-supervised loss of
+            the feature variants of ``ss_on`` (``FeatureConsistencyLoss``),
+            called as ``loss(f, f_view, phi, valid_mask=...,
+            view_cropped=...)``; its ``loss_weight`` is ``omega_2`` and its
+            ``detach_target`` decides about ``no_grad`` as above. None
+            disables self-supervision; must be None with
+            ``ss_on='eigen'``. Default: None.
         ss_on (str): ``'eigen'``, ``'feat_before'`` or ``'feat_after'``.
             Default: ``'eigen'``.
         view (str): ``'flip'``, ``'translate'`` or ``'random'`` (either,
@@ -245,6 +155,7 @@ class URSSHead(DeepLabV2Head):
                      use_boundary=True),
                  loss_eigen: Optional[ConfigType] = dict(
                      type='EigenspaceLoss', loss_weight=0.0, gamma=0.01),
+                 loss_feat: Optional[ConfigType] = None,
                  ss_on: str = 'eigen',
                  view: str = 'random',
                  max_shift: Union[int, Sequence[int]] = 10,
@@ -281,19 +192,25 @@ class URSSHead(DeepLabV2Head):
         if random_walk is not None and not isinstance(random_walk, dict):
             raise TypeError('random_walk must be a dict of RandomWalk '
                             f'arguments or None, got {random_walk!r}')
-        if loss_eigen is not None and random_walk is None and ss_on in (
+        if ss_on == 'eigen' and loss_feat is not None:
+            raise ValueError(
+                "loss_feat is the loss of ss_on='feat_before' / "
+                "'feat_after'; ss_on='eigen' uses loss_eigen, so set "
+                'loss_feat=None')
+        ss_cfg = loss_eigen if ss_on == 'eigen' else loss_feat
+        if ss_cfg is not None and random_walk is None and ss_on in (
                 'eigen', 'feat_after'):
             raise ValueError(
                 f"ss_on={ss_on!r} needs random_walk (P and f^L come from "
                 "it); use ss_on='feat_before' or set random_walk")
         self.random_walk = None if random_walk is None else RandomWalk(
             self.channels, **random_walk)
-        self.loss_entropy = self._build_loss(loss_entropy, 'loss_entropy')
-        self.loss_eigen = self._build_loss(loss_eigen, 'loss_eigen')
-        if (self.loss_entropy is not None and self.loss_eigen is not None
-                and self.loss_entropy.loss_name == self.loss_eigen.loss_name):
-            raise ValueError('loss_entropy and loss_eigen must have different '
-                             f'loss_name, got {self.loss_eigen.loss_name!r}')
+        taken = self.decode_loss_names()
+        self.loss_entropy = self.build_aux_loss(loss_entropy, 'loss_entropy',
+                                                taken)
+        self.loss_eigen = self.build_aux_loss(
+            loss_eigen if ss_on == 'eigen' else None, 'loss_eigen', taken)
+        self.loss_feat = self.build_aux_loss(loss_feat, 'loss_feat', taken)
         self.ss_on = ss_on
         self.view = view
         self.max_shift = tuple(int(s) for s in shifts)
@@ -301,22 +218,6 @@ class URSSHead(DeepLabV2Head):
         self.view_bn_stats = view_bn_stats
         self.translate_view = translate_view
         self._warned_flip = False
-
-    def _build_loss(self, cfg: Optional[ConfigType],
-                    arg: str) -> Optional[nn.Module]:
-        if cfg is None:
-            return None
-        loss = MODELS.build(cfg)
-        name = getattr(loss, 'loss_name', '')
-        if 'loss' not in name:
-            raise ValueError(f"{arg}: loss_name must contain 'loss' so that "
-                             f'mmengine sums it, got {name!r}')
-        decode = self.loss_decode if isinstance(
-            self.loss_decode, nn.ModuleList) else [self.loss_decode]
-        if name in {d.loss_name for d in decode}:
-            raise ValueError(f'{arg}: loss_name {name!r} is already used by '
-                             'loss_decode')
-        return loss
 
     def forward_intermediates(
             self,
@@ -374,10 +275,17 @@ class URSSHead(DeepLabV2Head):
             return out['seg_logits'], out['transition']
         return out['seg_logits']
 
+    @property
+    def ss_loss(self) -> Optional[nn.Module]:
+        """The self-supervised loss ``ss_on`` selects: ``loss_eigen`` or
+        ``loss_feat`` (None when not configured)."""
+        return self.loss_eigen if self.ss_on == 'eigen' else self.loss_feat
+
     def ss_enabled(self) -> bool:
-        """Whether the self-supervised term (and the second view) is on."""
-        return self.loss_eigen is not None and float(
-            self.loss_eigen.loss_weight) > 0
+        """Whether the self-supervised term (and the second view) is on:
+        the loss ``ss_on`` selects exists and has a positive weight."""
+        loss = self.ss_loss
+        return loss is not None and float(loss.loss_weight) > 0
 
     def loss(self,
              inputs: Sequence[Tensor],
@@ -401,7 +309,7 @@ class URSSHead(DeepLabV2Head):
         Returns:
             dict[str, Tensor]: ``loss_pce``, ``acc_seg``,
             ``loss_entropy`` (if configured) and ``loss_eigen`` (or
-            ``loss_ss_feat``) while ``omega_2 > 0``.
+            ``loss_feat``'s ``loss_ss_feat``) while ``omega_2 > 0``.
         """
         ss = self.ss_enabled()
         with_logits = ss and self.ss_on == 'eigen' and bool(
@@ -436,17 +344,8 @@ class URSSHead(DeepLabV2Head):
         seg_weight = None if self.sampler is None else self.sampler.sample(
             seg_logits, seg_label)
         seg_label = seg_label.squeeze(1)
-        losses = dict()
-        decode = self.loss_decode if isinstance(
-            self.loss_decode, nn.ModuleList) else [self.loss_decode]
-        for loss_decode in decode:
-            value = loss_decode(
-                seg_logits,
-                seg_label,
-                weight=seg_weight,
-                ignore_index=self.ignore_index)
-            name = loss_decode.loss_name
-            losses[name] = losses[name] + value if name in losses else value
+        losses = self.sum_decode_losses(
+            seg_logits, seg_label, weight=seg_weight)
         if self.loss_entropy is not None:
             boundary, valid = self._entropy_maps(batch_data_samples)
             losses[self.loss_entropy.loss_name] = self.loss_entropy(
@@ -454,10 +353,6 @@ class URSSHead(DeepLabV2Head):
         losses['acc_seg'] = accuracy(
             seg_logits, seg_label, ignore_index=self.ignore_index)
         return losses
-
-    @staticmethod
-    def _has_map(batch_data_samples: SampleList, field: str) -> bool:
-        return all(field in s for s in batch_data_samples)
 
     def _entropy_maps(
         self, batch_data_samples: SampleList
@@ -469,33 +364,14 @@ class URSSHead(DeepLabV2Head):
         """
         use_boundary = getattr(self.loss_entropy, 'use_boundary', True)
         boundary = None
-        if use_boundary or self._has_map(batch_data_samples,
-                                         'gt_boundary_map'):
+        if use_boundary or self.has_map(batch_data_samples,
+                                        'gt_boundary_map'):
             # Raises naming the transform to add when a sample lacks it.
             boundary = self.stack_map(batch_data_samples, 'gt_boundary_map')
         valid = self.stack_map(
-            batch_data_samples, 'gt_valid_mask') if self._has_map(
+            batch_data_samples, 'gt_valid_mask') if self.has_map(
                 batch_data_samples, 'gt_valid_mask') else None
         return boundary, valid
-
-    def _feature_valid_mask(self, batch_data_samples: SampleList,
-                            size: Tuple[int, int]) -> Optional[Tensor]:
-        """``(N, h, w)`` bool: feature cells over real image pixels.
-
-        Cell ``(i, j)`` of a stride-``s`` backbone is centred on pixel
-        ``(s*i, s*j)`` when ``h = (H - 1) // s + 1``, so the mask is
-        subsampled there; other sizes fall back to nearest resizing.
-        """
-        if not self._has_map(batch_data_samples, 'gt_valid_mask'):
-            return None
-        mask = self.stack_map(batch_data_samples, 'gt_valid_mask')
-        h, w = size
-        big_h, big_w = mask.shape[-2:]
-        s = self.view_stride
-        if (big_h - 1) // s + 1 == h and (big_w - 1) // s + 1 == w:
-            return mask[:, ::s, ::s] != 0
-        return F.interpolate(
-            mask[:, None].float(), size=(h, w), mode='nearest')[:, 0] != 0
 
     def _warn_flip_alignment(self, phi: ViewTransform, width: int,
                              w: int) -> None:
@@ -528,7 +404,7 @@ class URSSHead(DeepLabV2Head):
 
         Returns:
             dict[str, Tensor]: ``{loss_eigen.loss_name: loss}`` for
-            ``ss_on='eigen'``, ``{'loss_ss_feat': loss}`` otherwise.
+            ``ss_on='eigen'``, ``{loss_feat.loss_name: loss}`` otherwise.
 
         Raises:
             ValueError: ``img`` or ``extract_feat`` is missing (the head
@@ -537,8 +413,8 @@ class URSSHead(DeepLabV2Head):
         if img is None or extract_feat is None:
             raise ValueError(
                 'URSSHead needs img and extract_feat for self-supervision '
-                '(loss_eigen.loss_weight > 0); use it inside '
-                'ScribbleEncoderDecoder')
+                f'({"loss_eigen" if self.ss_on == "eigen" else "loss_feat"}'
+                '.loss_weight > 0); use it inside ScribbleEncoderDecoder')
         h, w = out['feat_before'].shape[-2:]
         phi = sample_view(self.view, h, w, self.max_shift)
         self._warn_flip_alignment(phi, img.shape[-1], w)
@@ -547,8 +423,9 @@ class URSSHead(DeepLabV2Head):
             img_view = crop_view(img, phi, stride=self.view_stride)
         else:
             img_view = apply_view(img, phi, stride=self.view_stride, fill=0)
-        valid = self._feature_valid_mask(batch_data_samples, (h, w))
-        detach = bool(getattr(self.loss_eigen, 'detach_target', True))
+        valid = self.feature_valid_mask(
+            batch_data_samples, (h, w), stride=self.view_stride)
+        detach = bool(getattr(self.ss_loss, 'detach_target', True))
         with_logits = out['transition_logits'] is not None
         keep_bn = self.view_bn_stats == 'keep'
         owner = getattr(extract_feat, '__self__', None)
@@ -577,10 +454,10 @@ class URSSHead(DeepLabV2Head):
                 valid_mask=valid,
                 view_cropped=crop)
             return {self.loss_eigen.loss_name: loss}
-        loss = feature_consistency_loss(
+        loss = self.loss_feat(
             out[self.ss_on],
             view[self.ss_on],
             phi,
-            valid,
+            valid_mask=valid,
             view_cropped=crop)
-        return dict(loss_ss_feat=self.loss_eigen.loss_weight * loss)
+        return {self.loss_feat.loss_name: loss}

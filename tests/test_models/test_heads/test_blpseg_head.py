@@ -13,8 +13,11 @@ from mmseg.models.utils import resize
 from mmseg.registry import HOOKS, MODELS
 from mmseg.structures import SegDataSample
 
-from mmscribble.models.heads import BLPSegHead, self_training_target
-from mmscribble.models.losses import annotation_probability_loss, blp_loss
+from mmscribble.models.heads import BLPSegHead
+from mmscribble.models.losses import (annotation_probability_loss, blp_loss,
+                                      partial_cross_entropy,
+                                      partial_focal_loss)
+from mmscribble.models.utils import self_training_target
 from mmscribble.utils import replace_sync_bn
 
 ROOT = osp.dirname(
@@ -147,16 +150,33 @@ def test_padding_is_excluded_from_the_annotation_loss():
 
 @pytest.mark.parametrize('loss_cfg, key', [
     (dict(type='PartialCrossEntropyLoss'), 'loss_pce'),
-    (dict(type='PartialFocalLoss'), 'loss_focal'),
+    (dict(type='PartialFocalLoss', gamma=1.5), 'loss_focal'),
     (dict(type='BLPLoss', normalize='weights'), 'loss_blp'),
 ])
 def test_table_ii_segmentation_losses(loss_cfg, key):
+    """Each row of Table II: the head's segmentation loss is the
+    functional form on the upsampled logits of the same forward."""
     torch.manual_seed(0)
     head = make_head(loss_decode=loss_cfg)
     feats, img = make_inputs()
-    losses = head_loss(head, feats, img, make_samples())
+    samples = make_samples()
+    losses = head_loss(head, feats, img, samples)
     assert set(losses) == {'loss_annot', key, 'acc_seg'}
-    assert torch.isfinite(losses[key]) and losses[key] > 0
+
+    label, valid = stacked(samples)
+    out = head.forward_intermediates(feats, img, valid_mask=valid)
+    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
+    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
+    want = {
+        'loss_pce':
+        lambda: partial_cross_entropy(seg, label),
+        'loss_focal':
+        lambda: partial_focal_loss(seg, label, gamma=1.5),
+        'loss_blp':
+        lambda: blp_loss(seg, scrib, label, gamma=2.0, normalize='weights'),
+    }[key]()
+    torch.testing.assert_close(losses[key], want, rtol=0, atol=1e-6)
+    assert want > 0
 
 
 def test_all_unlabeled_batch_gives_finite_loss():
@@ -181,59 +201,6 @@ def test_all_unlabeled_batch_gives_finite_loss():
 # ---------------------------------------------------------------------------
 # Self-training
 # ---------------------------------------------------------------------------
-def test_self_training_target_by_hand():
-    # One image, K = 3, tags {0, 1}, seven pixels in a row.
-    p = torch.tensor(
-        [
-            [0.02, 0.95, 0.03],  # 0: class 1, confident -> 1
-            [0.03, 0.02, 0.95],  # 1: class 2 untagged -> ignore
-            [0.85, 0.10, 0.05],  # 2: class 0 at 0.85 < 0.9 -> ignore
-            [0.02, 0.95, 0.03],  # 3: scribbled 0 -> 0 (override)
-            [0.02, 0.95, 0.03],  # 4: padding -> ignore
-            [0.05, 0.9 + 1e-6, 0.05 - 1e-6],  # 5: just above -> 1
-            [0.05, 0.9 - 1e-6, 0.05 + 1e-6],  # 6: just below -> ignore
-        ],
-        dtype=torch.float64)
-    logits = p.log().T.reshape(1, K, 1, 7)
-    scribbles = torch.full((1, 1, 7), 255)
-    scribbles[0, 0, 3] = 0
-    tags = torch.tensor([[1., 1., 0.]])
-    valid = torch.ones(1, 1, 7, dtype=torch.uint8)
-    valid[0, 0, 4] = 0
-    target = self_training_target(logits, scribbles, tags, valid, 0.9)
-    assert target.tolist() == [[[1, 255, 255, 0, 255, 1, 255]]]
-    assert target.dtype == torch.long
-    # Lower threshold: pixel 2 is kept.
-    target = self_training_target(logits, scribbles, tags, valid, 0.8)
-    assert target.tolist() == [[[1, 255, 0, 0, 255, 1, 1]]]
-    # Tagging class 2: pixel 1 becomes 2.
-    tags[0, 2] = 1
-    target = self_training_target(logits, scribbles, tags, valid, 0.9)
-    assert target[0, 0, 1].item() == 2
-    # A confidence equal to the threshold is kept (>=).
-    conf = float(logits[0, :, 0, 0].softmax(0).max())
-    assert self_training_target(logits, scribbles, tags, valid,
-                                conf)[0, 0, 0].item() == 1
-    # No tag: scribbles only.
-    target = self_training_target(logits, scribbles, torch.zeros(1, K), None,
-                                  0.9)
-    assert target.tolist() == [[[255, 255, 255, 0, 255, 255, 255]]]
-
-
-def test_self_training_target_checks_arguments():
-    logits = torch.zeros(1, K, 2, 2)
-    scribbles = torch.full((1, 2, 2), 255)
-    tags = torch.ones(1, K)
-    with pytest.raises(ValueError, match='threshold'):
-        self_training_target(logits, scribbles, tags, threshold=0.0)
-    with pytest.raises(ValueError, match='img_tags'):
-        self_training_target(logits, scribbles, torch.ones(1, K + 1))
-    with pytest.raises(ValueError, match='scribbles'):
-        self_training_target(logits, scribbles[0], tags)
-    with pytest.raises(ValueError, match='valid_mask'):
-        self_training_target(logits, scribbles, tags, torch.ones(2, 2))
-
-
 def test_self_training_on_and_off_via_attribute():
     torch.manual_seed(0)
     head = make_head(self_training_threshold=0.34)
@@ -412,6 +379,32 @@ def test_lam_sees_the_padding_of_the_batch():
     mask = seen['valid_mask']
     assert mask.shape == (2, H // 4, W // 4)
     assert mask[..., :12].all() and not mask[..., 12:].any()
+
+
+def test_lam_mask_reads_the_cell_centres():
+    """53 columns give 14 stride-4 cells, centred on pixels 0, 4, ..., 52.
+    With 3 columns of padding, cell 13 is centred on padding (52) and is
+    masked; nearest resizing (before the heads shared the mask) read pixel
+    49, a real one, and let the LAM aggregate from that cell."""
+    torch.manual_seed(0)
+    head = make_head()
+    seen = {}
+    lam_forward = head.lam.forward
+
+    def spy(logits, img=None, feat=None, valid_mask=None):
+        seen['valid_mask'] = valid_mask
+        return lam_forward(logits, img=img, feat=feat, valid_mask=valid_mask)
+
+    head.lam.forward = spy
+    feats, img = make_inputs(h=37, w=53)
+    head_loss(head, feats, img, make_samples(h=37, w=53, pad=3))
+    mask = seen['valid_mask']
+    assert mask.shape == (2, 10, 14)
+    assert mask[..., :13].all() and not mask[..., 13].any()
+    valid = torch.ones(1, 1, 37, 53)
+    valid[..., 50:] = 0
+    nearest = nn.functional.interpolate(valid, (10, 14))[0, 0] != 0
+    assert nearest[:, 13].all()
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """URSSHead: Eq. 11 wiring, the second view, DDP safety, the phase switch."""
+import glob
 import logging
 import os.path as osp
 from types import SimpleNamespace
@@ -13,15 +14,19 @@ from mmseg.registry import HOOKS, MODELS
 from mmseg.structures import SegDataSample
 from torch.autograd import gradcheck
 
-from mmscribble.models.heads import URSSHead, feature_consistency_loss
+from mmscribble.models.heads import URSSHead
 from mmscribble.models.heads import urss_head as urss_head_module
 from mmscribble.models.layers import ViewTransform, apply_view
-from mmscribble.models.losses import eigenspace_loss, soft_entropy_loss
+from mmscribble.models.losses import (FeatureConsistencyLoss, eigenspace_loss,
+                                      feature_consistency_loss,
+                                      soft_entropy_loss)
 from mmscribble.utils import replace_sync_bn
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 URSS_CFG = osp.join(ROOT, 'configs/urss/urss_r50.py')
+FEAT_CFGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs/urss/ablations/urss-ss-*-feat-*.py')))
 # 33 = 8 * (5 - 1) + 1: the features of a flipped image are exactly the
 # flipped features.
 SIZE = 33
@@ -160,7 +165,7 @@ def test_detach_target_runs_view_under_no_grad(detach):
     with torch.no_grad():
         view = head.forward_intermediates(
             backbone(apply_view(img, ViewTransform('flip'))), classify=False)
-    valid = head._feature_valid_mask(samples, (FEAT, FEAT))
+    valid = head.feature_valid_mask(samples, (FEAT, FEAT), 8)
     ref = head.loss_eigen(
         out['transition'],
         view['transition'],
@@ -221,7 +226,8 @@ def test_feature_self_supervision(monkeypatch, ss_on):
     head = make_head(
         ss_on=ss_on,
         random_walk=dict(similarity='raw', alpha_init=0.5),
-        loss_eigen=dict(type='EigenspaceLoss', loss_weight=3.0))
+        loss_feat=dict(type='FeatureConsistencyLoss', loss_weight=3.0))
+    assert head.loss_eigen is None and head.ss_loss is head.loss_feat
     head.eval()
     backbone = CountingBackbone()
     img = torch.randn(2, 3, SIZE, SIZE)
@@ -230,35 +236,11 @@ def test_feature_self_supervision(monkeypatch, ss_on):
     assert 'loss_eigen' not in losses
     out = head.forward_intermediates(backbone(img))
     view = head.forward_intermediates(backbone(apply_view(img, phi, 8)))
-    valid = head._feature_valid_mask(samples, (FEAT, FEAT))
+    valid = head.feature_valid_mask(samples, (FEAT, FEAT), 8)
     expect = 3.0 * feature_consistency_loss(out[ss_on], view[ss_on], phi,
                                             valid)
     torch.testing.assert_close(losses['loss_ss_feat'], expect)
     assert losses['loss_ss_feat'] > 0
-
-
-def test_feature_consistency_loss_by_hand():
-    f = torch.arange(6.).reshape(1, 1, 2, 3)
-    flip = ViewTransform('flip')
-    assert float(feature_consistency_loss(f, f.flip(-1), flip)) == 0.0
-    # (T f - g)^2 = (f.flip - 0)^2 averaged over the 6 positions
-    g = torch.zeros_like(f)
-    assert float(feature_consistency_loss(f, g, flip)) == pytest.approx(
-        (f**2).mean().item())
-    # Shift right by one: view column 0 has no source and is not compared.
-    right = ViewTransform('translate', (0, 1))
-    g = torch.full_like(f, 100.)
-    g[..., 1:] = f[..., :-1]
-    assert float(feature_consistency_loss(f, g, right)) == 0.0
-    # Padding of x (its first column, seen at view column 1) is not
-    # compared either: only view column 2 is, off by 1.
-    valid = torch.tensor([[[False, True, True], [False, True, True]]])
-    g[..., 1:] = f[..., :-1] + 1
-    g[..., 1] += 4
-    loss = feature_consistency_loss(f, g, right, valid)
-    assert float(loss) == pytest.approx(1.0)
-    with pytest.raises(ValueError, match='valid_mask'):
-        feature_consistency_loss(f, g, right, valid[:, :1])
 
 
 def test_entropy_wiring_excludes_boundaries_and_padding():
@@ -326,11 +308,13 @@ def test_predict_and_transition():
 def test_feature_valid_mask_sampling():
     head = make_head()
     samples = make_samples(size=32, pad=8)
-    mask = head._feature_valid_mask(samples, (4, 4))
+    mask = head.feature_valid_mask(samples, (4, 4), head.view_stride)
     assert mask.shape == (2, 4, 4)
     assert mask[:, :, :3].all() and not mask[:, :, 3].any()
-    # Sizes that do not match the stride fall back to nearest resizing.
-    assert head._feature_valid_mask(samples, (3, 3)).shape == (2, 3, 3)
+    # Sizes that a stride-8 backbone does not give are an error, not a
+    # silently resized mask (the view would be misaligned as well).
+    with pytest.raises(ValueError, match='output stride 8'):
+        head.feature_valid_mask(samples, (3, 3), head.view_stride)
 
 
 def test_argument_errors():
@@ -349,17 +333,31 @@ def test_argument_errors():
     with pytest.raises(ValueError, match='loss_name'):
         make_head(
             loss_entropy=dict(type='SoftEntropyLoss', loss_name='loss_pce'))
-    with pytest.raises(ValueError, match='different'):
+    with pytest.raises(ValueError, match='distinct'):
         make_head(
             loss_eigen=dict(type='EigenspaceLoss', loss_name='loss_entropy'))
+    with pytest.raises(ValueError, match="already used by loss_entropy"):
+        make_head(
+            ss_on='feat_before',
+            loss_feat=dict(
+                type='FeatureConsistencyLoss', loss_name='loss_entropy'))
+    # Each self-supervised loss belongs to its ss_on.
+    with pytest.raises(ValueError, match='loss_feat=None'):
+        make_head(loss_feat=dict(type='FeatureConsistencyLoss'))
+    with pytest.raises(ValueError, match='random_walk'):
+        make_head(
+            random_walk=None,
+            ss_on='feat_after',
+            loss_feat=dict(type='FeatureConsistencyLoss'))
+    make_head(random_walk=None, ss_on='feat_after')  # no self-supervision
     head = make_head(loss_eigen=dict(type='EigenspaceLoss', loss_weight=1.0))
     with pytest.raises(ValueError, match='extract_feat'):
         head.loss([torch.randn(2, 8, FEAT, FEAT)], make_samples(), None)
 
 
-def build_tiny_segmentor(**head):
-    """The URSS ResNet-50 config with a tiny ResNet-18-V1c and BN."""
-    cfg = Config.fromfile(URSS_CFG)
+def build_tiny_segmentor(config=URSS_CFG, **head):
+    """A URSS ResNet-50 config with a tiny ResNet-18-V1c and BN."""
+    cfg = Config.fromfile(config)
     cfg.model.backbone.update(
         depth=18, stem_channels=8, base_channels=8, init_cfg=None)
     cfg.model.decode_head.update(in_channels=64, channels=16, **head)
@@ -393,9 +391,10 @@ def count_extract_feat(model):
 @pytest.mark.parametrize('omega2', [0.0, 30.0])
 def test_every_parameter_gets_a_gradient(ss_on, similarity, omega2):
     """DDP without find_unused_parameters, before and after the switch."""
+    feat = None if ss_on == 'eigen' else dict(type='FeatureConsistencyLoss')
     _, model = build_tiny_segmentor(
-        ss_on=ss_on, random_walk=dict(similarity=similarity))
-    model.decode_head.loss_eigen.loss_weight = omega2
+        ss_on=ss_on, random_walk=dict(similarity=similarity), loss_feat=feat)
+    model.decode_head.ss_loss.loss_weight = omega2
     model.train()
     data = model.data_preprocessor(fake_batch(), True)
     losses = model.loss(data['inputs'], data['data_samples'])
@@ -435,6 +434,49 @@ def test_phase_switch_hook_on_built_model():
             torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
     # The view of a detached target never builds a graph.
     assert calls == [True, False]
+
+
+@pytest.mark.parametrize('config', FEAT_CFGS, ids=osp.basename)
+def test_feat_ablations_switch_their_own_loss(config):
+    """Tab. 2's feature rows raise loss_feat, at the iteration and to the
+    weight at which the full method raises loss_eigen."""
+    cfg, model = build_tiny_segmentor(config)
+    head = model.decode_head
+    assert head.loss_eigen is None
+    assert isinstance(head.loss_feat, FeatureConsistencyLoss)
+    base = Config.fromfile(URSS_CFG).custom_hooks[0].phases[0]
+    phase = cfg.custom_hooks[0].phases[0]
+    assert phase['begin'] == base['begin']
+    assert phase['set'] == {
+        'decode_head.loss_feat.loss_weight':
+        base['set']['decode_head.loss_eigen.loss_weight']
+    }
+    hook = HOOKS.build(cfg.custom_hooks[0])
+    runner = SimpleNamespace(
+        iter=0, model=model, logger=logging.getLogger('urss-test'))
+    hook.before_train(runner)
+    model.train()
+    data = model.data_preprocessor(fake_batch(), True)
+    assert not head.ss_enabled()
+    assert 'decode.loss_ss_feat' not in model.loss(data['inputs'],
+                                                   data['data_samples'])
+    runner.iter = phase['begin']
+    hook.before_train_iter(runner, phase['begin'])
+    assert head.ss_enabled()
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert losses['decode.loss_ss_feat'] > 0
+    assert 'decode.loss_eigen' not in losses
+
+
+def test_switching_loss_eigen_of_a_feat_variant_fails_before_training():
+    """A hook still aimed at loss_eigen would otherwise switch nothing."""
+    cfg, model = build_tiny_segmentor(
+        ss_on='feat_before', loss_feat=dict(type='FeatureConsistencyLoss'))
+    hook = HOOKS.build(cfg.custom_hooks[0])
+    runner = SimpleNamespace(
+        iter=0, model=model, logger=logging.getLogger('urss-test'))
+    with pytest.raises(AttributeError, match='loss_eigen.loss_weight'):
+        hook.before_train(runner)
 
 
 @pytest.mark.parametrize('size, warned', [(SIZE, False), (32, True)])
@@ -499,15 +541,18 @@ def test_cropped_translation_view(monkeypatch, ss_on, shift):
     monkeypatch.setattr(urss_head_module, 'sample_view',
                         lambda *args, **kwargs: phi)
     torch.manual_seed(0)
-    head = make_head(
-        ss_on=ss_on,
-        translate_view='crop',
-        random_walk=dict(similarity='projected', alpha_init=0.3),
+    ss_loss = dict(
         loss_eigen=dict(
             type='EigenspaceLoss',
             loss_weight=2.0,
             gamma=0.5,
-            from_logits=True))
+            from_logits=True)) if ss_on == 'eigen' else dict(
+                loss_feat=dict(type='FeatureConsistencyLoss', loss_weight=2.0))
+    head = make_head(
+        ss_on=ss_on,
+        translate_view='crop',
+        random_walk=dict(similarity='projected', alpha_init=0.3),
+        **ss_loss)
     head.eval()
     backbone = CountingBackbone()
     img = torch.randn(2, 3, SIZE, SIZE)
@@ -518,7 +563,7 @@ def test_cropped_translation_view(monkeypatch, ss_on, shift):
         backbone(img), samples, None, img=img, extract_feat=counted)
     crop = crop_view(img, phi, stride=8)
     assert seen == [tuple(crop.shape[-2:])]
-    valid = head._feature_valid_mask(samples, (FEAT, FEAT))
+    valid = head.feature_valid_mask(samples, (FEAT, FEAT), 8)
     if ss_on == 'eigen':
         x = head.random_walk.logits(head._forward_feature(backbone(img)))
         xv = head.random_walk.logits(head._forward_feature(backbone(crop)))
@@ -538,23 +583,6 @@ def test_cropped_translation_view(monkeypatch, ss_on, shift):
             f, fv, phi, valid, view_cropped=True)
         torch.testing.assert_close(losses['loss_ss_feat'], expect)
         assert expect > 0
-
-
-def test_cropped_feature_consistency_by_hand():
-    f = torch.arange(12.).reshape(1, 1, 3, 4)
-    down = ViewTransform('translate', (1, 0))  # keeps source rows 0-1
-    g = f[..., :2, :].clone()
-    assert float(feature_consistency_loss(f, g, down,
-                                          view_cropped=True)) == 0.0
-    g[..., 1, 3] += 2  # one cell off by 2 out of 8 compared
-    assert float(feature_consistency_loss(
-        f, g, down, view_cropped=True)) == pytest.approx(4 / 8)
-    valid = torch.ones(1, 3, 4, dtype=torch.bool)
-    valid[..., 3] = False  # that cell is padding: not compared
-    assert float(
-        feature_consistency_loss(f, g, down, valid, view_cropped=True)) == 0.0
-    with pytest.raises(ValueError, match='feat_view must have shape'):
-        feature_consistency_loss(f, f, down, view_cropped=True)
 
 
 def test_translate_view_argument_and_stride_check(monkeypatch):
