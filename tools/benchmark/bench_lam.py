@@ -49,13 +49,20 @@ Method:
 """
 import argparse
 import math
+import os.path as osp
 import sys
 
 import torch
 
 from mmscribble.models.layers import (dense_affinity_aggregate,
                                       local_affinity_aggregate)
-from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
+
+# harness.py sits beside this script; loaded from another directory
+# (speed_table.py, the tests) this one may not be on sys.path yet.
+_HERE = osp.dirname(osp.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+from harness import add_measure_args, measure_in_subprocess  # noqa: E402
 
 NUM_CLASSES = 21
 # The local form needs >= this many times less peak memory per image than
@@ -120,9 +127,8 @@ def _build_step(spec):
 
 
 def measure(spec):
-    """Measure ``spec`` in a spawned process (see
-    :mod:`mmscribble.utils.benchmark`); one-off kernel memory is loaded on a
-    tiny case first."""
+    """Measure ``spec`` in a spawned process (see ``harness.py``); one-off
+    kernel memory is loaded on a tiny case first."""
     return measure_in_subprocess(
         _build_step, spec, dict(spec, batch=1, size=8, channels=4))
 

@@ -26,11 +26,12 @@ Usage::
     python tools/benchmark/bench_losses.py                 # quick sizes
     python tools/benchmark/bench_losses.py --paper         # papers' sizes
 
-Measurement: :mod:`mmscribble.utils.benchmark` (each case in a freshly
-spawned process; one untimed pass; median of ``--repeats`` timed passes
-under the default allocator; the peak from one further pass).
+Measurement: ``harness.py`` (each case in a freshly spawned process; one
+untimed pass; median of ``--repeats`` timed passes under the default
+allocator; the peak from one further pass).
 """
 import argparse
+import os.path as osp
 import sys
 
 import torch
@@ -38,7 +39,13 @@ import torch
 from mmscribble.models.losses import (AnnotationProbabilityLoss, BLPLoss,
                                       PartialCrossEntropyLoss,
                                       PartialFocalLoss, SoftEntropyLoss)
-from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
+
+# harness.py sits beside this script; loaded from another directory
+# (speed_table.py, the tests) this one may not be on sys.path yet.
+_HERE = osp.dirname(osp.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+from harness import add_measure_args, measure_in_subprocess  # noqa: E402
 
 NUM_CLASSES = 21
 # (method, crop side, batch): the papers' training crops and batches.

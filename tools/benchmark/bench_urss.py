@@ -21,22 +21,23 @@ The paper's size is slow on a CPU (about 3 s per image for the walk and
 
 Method:
 
-* Measurement (:mod:`mmscribble.utils.benchmark`, shared with
-  ``bench_lam.py``): every case runs in its own freshly spawned process; a
-  tiny pass loads kernels and thread pools first and one untimed full pass
-  touches the buffers; time is the median wall time of ``--repeats``
-  forward + backward passes (synchronized on a GPU) under the default
-  allocator; peak memory is what one further pass holds beyond what was
-  held just before it (activations saved for backward, temporaries,
-  gradients): ``max_memory_allocated`` on CUDA, the kernel's resident-set
-  high-water mark (``VmHWM`` reset through ``/proc/self/clear_refs``) on a
-  CPU, where torch keeps no allocator statistics; for that pass only, glibc
-  returns freed buffers to the kernel at once.
+* Measurement (``harness.py``, shared with ``bench_lam.py``): every case runs
+  in its own freshly spawned process; a tiny pass loads kernels and thread
+  pools first and one untimed full pass touches the buffers; time is the median
+  wall time of ``--repeats`` forward + backward passes (synchronized on a GPU)
+  under the default allocator; peak memory is what one further pass holds
+  beyond what was held just before it (activations saved for backward,
+  temporaries, gradients): ``max_memory_allocated`` on CUDA, the kernel's
+  resident-set high-water mark (``VmHWM`` reset through
+  ``/proc/self/clear_refs``) on a CPU, where torch keeps no allocator
+  statistics; for that pass only, glibc returns freed buffers to the kernel at
+  once.
 * Per-image figures divide by the batch. The dense loss runs at the
   largest batch (up to ``--batch``) whose estimated footprint, 12 float
   ``(HW, HW)`` matrices per image, fits in ``--dense-budget-gb``.
 """
 import argparse
+import os.path as osp
 import sys
 
 import torch
@@ -44,7 +45,13 @@ import torch.nn as nn
 
 from mmscribble.models.layers import RandomWalk, ViewTransform
 from mmscribble.models.losses import eigenspace_loss
-from mmscribble.utils.benchmark import add_measure_args, measure_in_subprocess
+
+# harness.py sits beside this script; loaded from another directory
+# (speed_table.py, the tests) this one may not be on sys.path yet.
+_HERE = osp.dirname(osp.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+from harness import add_measure_args, measure_in_subprocess  # noqa: E402
 
 NUM_CLASSES = 21
 
@@ -135,9 +142,8 @@ def _build_case(spec):
 
 
 def measure(spec):
-    """Measure ``spec`` in a spawned process (see
-    :mod:`mmscribble.utils.benchmark`); one-off kernel memory is loaded on a
-    tiny case first."""
+    """Measure ``spec`` in a spawned process (see ``harness.py``); one-off
+    kernel memory is loaded on a tiny case first."""
     return measure_in_subprocess(
         _build_case, spec, dict(spec, batch=1, size=8, channels=4))
 

@@ -48,7 +48,12 @@ import sys
 import time
 import traceback
 
-from mmscribble.utils.benchmark import run_in_subprocess
+# harness.py sits beside this script; loaded from another directory
+# (speed_table.py, the tests) this one may not be on sys.path yet.
+_HERE = osp.dirname(osp.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+from harness import run_in_subprocess  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')

@@ -1,13 +1,21 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
-"""The benchmark harness: its peak memory on known allocations, and that
-the allocator setting for memory passes never reaches timed runs."""
+"""tools/benchmark/harness.py: its peak memory on known allocations, and
+that the allocator setting for memory passes never reaches timed runs."""
 import os
+import os.path as osp
 import platform
+import sys
 
 import pytest
 import torch
 
-from mmscribble.utils import benchmark
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+BENCH = osp.join(ROOT, 'tools', 'benchmark')
+# Imported by name, as the bench scripts do, so that the spawned processes
+# of measure_in_subprocess (which inherit sys.path) find it too.
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)
+import harness  # noqa: E402
 
 MIB = 1024 * 1024
 linux_glibc = pytest.mark.skipif(
@@ -33,8 +41,8 @@ def test_peak_is_the_live_allocation():
     # growth; the memory pass must still see the 64 MiB. (Linux keeps the
     # resident-set counters per thread and syncs them in batches, so they
     # may lag by up to a few hundred KiB.)
-    res = benchmark.measure_step(
-        _alloc_step, dict(device='cpu', repeats=2, mib=64))
+    res = harness.measure_step(_alloc_step,
+                               dict(device='cpu', repeats=2, mib=64))
     assert 'error' not in res
     assert not res['flagged']
     assert 63 * MIB <= res['peak'] < 72 * MIB
@@ -50,14 +58,14 @@ def _raise_step(spec):
 
 
 def test_runtime_error_becomes_a_row():
-    res = benchmark.measure_step(_raise_step, dict(device='cpu', repeats=1))
+    res = harness.measure_step(_raise_step, dict(device='cpu', repeats=1))
     assert res == dict(error='out of memory: tried to allocate 1 TiB')
 
 
 def test_subprocess_runs_keep_the_default_allocator(monkeypatch):
     monkeypatch.delenv('MALLOC_MMAP_THRESHOLD_', raising=False)
-    res = benchmark.measure_in_subprocess(
-        _alloc_step, dict(device='cpu', repeats=1, mib=8))
+    res = harness.measure_in_subprocess(_alloc_step,
+                                        dict(device='cpu', repeats=1, mib=8))
     assert 'error' not in res and res['peak'] >= 7 * MIB
     # The caller's environment (inherited by every later spawned run, e.g.
     # the MSCMR table's training runs) is left as it was.
