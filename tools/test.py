@@ -6,7 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmscribble.utils import setup_cpu_distributed, teardown_distributed
+from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
+                              teardown_distributed)
 
 
 def parse_args():
@@ -98,7 +99,10 @@ def main():
             evaluator['keep_results'] = True
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    # The Runner loads the checkpoint here; mmengine checkpoints hold a
+    # message hub that torch's safe unpickler reads only with this allowlist.
+    with mmengine_safe_globals():
+        runner.test()
     teardown_distributed()
 
 

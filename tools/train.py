@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmscribble.utils import setup_cpu_distributed, teardown_distributed
+from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
+                              teardown_distributed)
 
 
 def parse_args():
@@ -71,7 +72,10 @@ def main():
     else:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)
-    runner.train()
+    # The Runner resumes or loads load_from here; mmengine checkpoints hold a
+    # message hub that torch's safe unpickler reads only with this allowlist.
+    with mmengine_safe_globals():
+        runner.train()
     teardown_distributed()
 
 

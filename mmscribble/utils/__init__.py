@@ -1,10 +1,13 @@
-from .checkpoint import allow_mmengine_checkpoints
+from .checkpoint import mmengine_checkpoint_globals, mmengine_safe_globals
 from .dist_utils import (replace_sync_bn, setup_cpu_distributed,
                          teardown_distributed)
+# Importing pretrained adds the mmscribble:// checkpoint scheme (a new
+# prefix; nothing of mmengine's is replaced).
+from .pretrained import (mobilenet_v2_weights, packaged_mobilenet_v2_weights,
+                         torchvision_mobilenet_v2_to_mmseg)
 
 __all__ = [
-    'allow_mmengine_checkpoints', 'replace_sync_bn', 'setup_cpu_distributed',
-    'teardown_distributed'
+    'mmengine_checkpoint_globals', 'mmengine_safe_globals', 'replace_sync_bn',
+    'setup_cpu_distributed', 'teardown_distributed', 'mobilenet_v2_weights',
+    'packaged_mobilenet_v2_weights', 'torchvision_mobilenet_v2_to_mmseg'
 ]
-from .pretrained import (packaged_mobilenet_v2_weights,  # noqa: F401
-                         torchvision_mobilenet_v2_to_mmseg)

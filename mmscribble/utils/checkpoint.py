@@ -1,32 +1,121 @@
-"""Let mmengine 0.10.7 checkpoints load under torch >= 2.6.
+"""Read mmengine 0.10.7 checkpoints with torch's safe unpickler.
 
-torch 2.6 made ``torch.load(weights_only=True)`` the default. mmengine
-0.10.7 calls ``torch.load`` without the argument, and the checkpoints its
-Runner writes hold a ``HistoryBuffer``, numpy arrays and a
-``getattr(builtins, 'min')`` reduction (its best-checkpoint rule), so
-``--resume``, ``load_from`` and ``tools/test.py CHECKPOINT`` all fail with
-``UnpicklingError``. Allowlisting ``getattr`` would void the safe loader for
-every file, so instead the loader for *local paths* (the only scheme that
-reads a file the user named on the command line or in a config) restores
-mmengine's original behaviour, ``weights_only=False``. Remote schemes
-(``http://``, ``open-mmlab://``, ...) keep torch's default.
+torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine
+0.10.7's local loader calls ``torch.load`` without the argument, so it
+already uses the safe unpickler. The checkpoints its ``Runner`` writes hold
+more than tensors, though, so ``--resume``, ``load_from`` and
+``tools/test.py CHECKPOINT`` fail with ``UnpicklingError``. Writing one with
+the Runner and listing what the safe unpickler refuses
+(``torch.serialization.get_unsafe_globals_in_checkpoint``) gives:
+
+* ``mmengine.logging.HistoryBuffer``: the message hub's logged scalars;
+* numpy arrays inside them (``numpy._core.multiarray._reconstruct``,
+  ``numpy.ndarray``, ``numpy.dtype`` and the dtype's own class, e.g.
+  ``numpy.dtypes.Float64DType``) and numpy scalars such as ``best_score``
+  or ``eta`` (``numpy._core.multiarray.scalar``);
+* ``builtins.getattr``: a ``HistoryBuffer`` pickles its statistics methods
+  (``min``, ``max``, ``current``, ``mean``), and pickle protocol 2 (the one
+  ``torch.save`` uses) stores the function ``HistoryBuffer.min`` as the
+  call ``getattr(HistoryBuffer, 'min')``.
+
+Allowlisting the real ``getattr`` would let a file reach any attribute of
+any allowlisted object and void the safe loader. The name
+``builtins.getattr`` is therefore bound to :func:`_history_buffer_method`,
+which returns those four methods of ``HistoryBuffer`` and refuses anything
+else. The numpy names of numpy 1.x (``numpy.core.multiarray...``) are
+bound to the same functions, so checkpoints written under numpy 1 (e.g.
+OpenMMLab's model zoo) load too. Only fixed-size numeric and bool dtypes are
+allowed; object arrays are not.
+
+Why a context manager, and not ``add_safe_globals`` at import: a plugin
+listed in ``custom_imports`` must change nothing for the program that
+imports it, and an allowlist added at import time would stay for every
+later ``torch.load`` of the process, including its rebinding of the name
+``builtins.getattr``. :func:`mmengine_safe_globals` adds the allowlist for
+the duration of a ``with`` block and removes on exit exactly the entries it
+added (an entry the caller had allowlisted before stays). ``tools/train.py``
+and ``tools/test.py`` wrap ``runner.train()`` / ``runner.test()`` (where the
+Runner loads ``load_from`` or resumes) in it. Code that drives the Runner
+itself does the same::
+
+    from mmscribble.utils import mmengine_safe_globals
+
+    with mmengine_safe_globals():
+        runner.train()
 """
-import os.path as osp
+import contextlib
+import pickle
+from typing import Any, Callable, Iterator, List, Tuple, Union
 
+import numpy as np
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.logging import HistoryBuffer
+
+# The statistics HistoryBuffer registers for itself (and pickles).
+HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+# Fixed-size numeric and bool dtypes of logged scalars and metrics.
+NUMPY_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
+                'uint32', 'uint64', 'float16', 'float32', 'float64',
+                'complex64', 'complex128')
+
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
-def _load_from_local(filename, map_location):
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint not found: {filename}')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+def _history_buffer_method(obj: Any, name: str) -> Callable:
+    """``getattr`` as mmengine checkpoints use it, and nothing more.
+
+    Args:
+        obj: must be the class ``HistoryBuffer``.
+        name (str): one of :data:`HISTORY_BUFFER_METHODS`.
+
+    Returns:
+        Callable: the function ``HistoryBuffer.<name>``.
+
+    Raises:
+        pickle.UnpicklingError: for any other object or name.
+    """
+    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) refused: the safe loader of '
+        f'mmscribble allows getattr only for HistoryBuffer.'
+        f'{{{",".join(HISTORY_BUFFER_METHODS)}}}')
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Make local mmengine checkpoints loadable under torch >= 2.6."""
-    # force: the point is to replace mmengine's local loader; this is a
-    # checkpoint-scheme table, not one of mmseg's component registries.
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_from_local, force=True)
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The allowlist that mmengine 0.10.7 Runner checkpoints need.
+
+    Returns:
+        list: entries for ``torch.serialization.safe_globals``: classes and
+        functions, and ``(object, 'module.name')`` pairs that bind a name
+        found in the pickle to an object (the narrow ``getattr``, numpy
+        1.x names).
+    """
+    reconstruct = np._core.multiarray._reconstruct
+    scalar = np._core.multiarray.scalar
+    entries: List[SafeGlobal] = [
+        HistoryBuffer,
+        (_history_buffer_method, 'builtins.getattr'),
+        np.ndarray,
+        np.dtype,
+        (reconstruct, 'numpy._core.multiarray._reconstruct'),
+        (scalar, 'numpy._core.multiarray.scalar'),
+        (reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (scalar, 'numpy.core.multiarray.scalar'),
+    ]
+    entries += [type(np.dtype(name)) for name in NUMPY_DTYPES]
+    return entries
+
+
+@contextlib.contextmanager
+def mmengine_safe_globals() -> Iterator[None]:
+    """Within the block, mmengine checkpoints load with weights_only=True.
+
+    Adds :func:`mmengine_checkpoint_globals` to torch's safe-unpickler
+    allowlist and, on exit, removes the entries it added. See the module
+    notes for why this is scoped rather than done at import.
+    """
+    present = set(torch.serialization.get_safe_globals())
+    added = [g for g in mmengine_checkpoint_globals() if g not in present]
+    with torch.serialization.safe_globals(added):
+        yield

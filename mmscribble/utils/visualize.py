@@ -94,6 +94,8 @@ def load_segmentor(config: str, checkpoint: str, device: str,
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
+
+    from .checkpoint import mmengine_safe_globals
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -106,5 +108,8 @@ def load_segmentor(config: str, checkpoint: str, device: str,
                         f'; this tool needs a {head_type.__name__}')
     if check is not None:
         check(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    # A Runner-written checkpoint (work_dirs/iter_N.pth) holds mmengine's
+    # message hub, which the safe unpickler reads only with this allowlist.
+    with mmengine_safe_globals():
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return revert_sync_batchnorm(model).to(device).eval()
