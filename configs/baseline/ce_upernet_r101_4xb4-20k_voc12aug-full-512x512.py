@@ -1,16 +1,8 @@
-# upernet ResNet-101-V1c, cross-entropy on the dense SBD masks (upper-bound reference).
-_base_ = [
-    '../_base_/models/upernet_r50.py',
-    '../_base_/datasets/voc12aug_full.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_20k.py'
-]
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
+# The ResNet-50 config (the _base_) on ResNet-101-V1c: only the depth
+# and the ImageNet weights change.
+_base_ = './ce_upernet_r50_4xb4-20k_voc12aug-full-512x512.py'
 model = dict(
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         depth=101,
         init_cfg=dict(
-            type='Pretrained',
-            checkpoint='open-mmlab://resnet101_v1c')))
+            type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')))

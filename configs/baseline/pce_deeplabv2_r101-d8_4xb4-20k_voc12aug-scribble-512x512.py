@@ -1,16 +1,8 @@
-# deeplabv2 ResNet-101-V1c, partial cross-entropy on ScribbleSup scribbles.
-_base_ = [
-    '../_base_/models/deeplabv2_r50-d8.py',
-    '../_base_/datasets/voc12aug_scribble.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_20k.py'
-]
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
+# The ResNet-50 config (the _base_) on ResNet-101-V1c: only the depth
+# and the ImageNet weights change.
+_base_ = './pce_deeplabv2_r50-d8_4xb4-20k_voc12aug-scribble-512x512.py'
 model = dict(
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         depth=101,
         init_cfg=dict(
-            type='Pretrained',
-            checkpoint='open-mmlab://resnet101_v1c')))
+            type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')))

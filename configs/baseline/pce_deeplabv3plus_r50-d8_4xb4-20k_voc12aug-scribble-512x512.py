@@ -1,8 +1,9 @@
-# deeplabv3plus ResNet-50-V1c, partial cross-entropy on ScribbleSup scribbles.
+# DeepLabV3+ on ResNet-50-V1c, partial cross-entropy on the ScribbleSup
+# scribbles of VOC 2012 aug: the baseline every scribble method is
+# compared with.
 _base_ = [
     '../_base_/models/deeplabv3plus_r50-d8.py',
-    '../_base_/datasets/voc12aug_scribble.py',
-    '../_base_/default_runtime.py',
+    '../_base_/datasets/voc12aug_scribble.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_20k.py'
 ]
 crop_size = (512, 512)

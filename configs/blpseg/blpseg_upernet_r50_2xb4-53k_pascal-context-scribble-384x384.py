@@ -19,15 +19,13 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/SegmentationContext/train.txt',
-        data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='pascal_context_scribble')))
+        data_prefix=dict(seg_map_path='pascal_context_scribble')))
 val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/SegmentationContext/val.txt',
-        data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClassContext')))
+        data_prefix=dict(seg_map_path='SegmentationClassContext')))
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=2.4e-5))
 param_scheduler = [

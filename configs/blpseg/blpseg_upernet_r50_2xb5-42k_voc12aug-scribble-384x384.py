@@ -1,7 +1,7 @@
 # BLPSeg (Wang et al., TIP 2023) on ScribbleSup / VOC 2012 aug, UPerNet on
 # ResNet-50-V1c. The paper's model is ResNet-101
 # (blpseg_upernet_r101_2xb5-42k_voc12aug-scribble-384x384.py), which only
-# changes the backbone. See docs/blpseg.md.
+# changes the backbone. See configs/blpseg/README.md.
 #
 # Model (Sec. III, IV-B): UPerNet decoder (PPM + FPN, 256 channels as the
 # authors' MODEL_PPM_DIM), then a segmentation head and a scribble head
@@ -36,7 +36,8 @@
 # scales 0.5-1.25 with flip.
 _base_ = [
     '../_base_/models/upernet_r50.py',
-    '../_base_/datasets/voc12aug_scribble.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/voc12aug_scribble.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/iter_based_hooks.py'
 ]
 crop_size = (384, 384)
 iters_per_epoch = 1058
@@ -68,8 +69,7 @@ model = dict(
         self_training=False,
         self_training_threshold=0.9,
         self_training_mode='replace'),
-    auxiliary_head=None,
-    test_cfg=dict(mode='whole'))
+    auxiliary_head=None)
 train_pipeline = [
     dict(type='LoadScribbleImageFromFile'),
     dict(type='LoadScribbleAnnotations'),
@@ -132,8 +132,4 @@ train_cfg = dict(
     type='IterBasedTrainLoop',
     max_iters=max_iters,
     val_interval=5 * iters_per_epoch)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=5 * iters_per_epoch))
+default_hooks = dict(checkpoint=dict(interval=5 * iters_per_epoch))

@@ -1,5 +1,6 @@
 # URSS (Pan et al., ICCV 2021) on ScribbleSup / VOC 2012 aug, ResNet-50-V1c
-# dilated to output stride 8, DeepLabV2 ASPP classifier. See docs/urss.md.
+# dilated to output stride 8, DeepLabV2 ASPP classifier. See
+# configs/urss/README.md.
 #
 # Model: f^(L-1) = 3x3 bottleneck 2048 -> 512; random walk with the paper's
 # P = softmax(f^T f) (Eq. 5-6; the authors' code uses a projected DANet
@@ -36,7 +37,8 @@
 # (no flip).
 _base_ = [
     '../_base_/models/deeplabv2_r50-d8.py',
-    '../_base_/datasets/voc12aug_scribble.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/voc12aug_scribble.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/iter_based_hooks.py'
 ]
 crop_size = (465, 465)
 phase_iters = 33100
@@ -132,7 +134,4 @@ custom_hooks = [
 # Every 10 epochs; the end of phase 1 (5 x 6620) is saved too.
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=6620)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=6620))
+default_hooks = dict(checkpoint=dict(interval=6620))

@@ -1,6 +1,8 @@
 """Every shipped config builds its model and runs one training iteration
 (pretrained=None, 32x32 input); every VOC config retargets to the fixture
 with --cfg-options data_root=..."""
+import copy
+import functools
 import glob
 import os
 import os.path as osp
@@ -28,6 +30,18 @@ CONFIGS = sorted(
 
 def cfg_id(path):
     return osp.relpath(path, osp.join(ROOT, 'configs'))
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path):
+    return Config.fromfile(path)
+
+
+def load_config(path):
+    """A config, parsed once per session: resolving an ``mmseg::`` base
+    reloads pkg_resources (mmengine 0.10.7), ~0.3 s each. Tests get a copy,
+    since they modify it."""
+    return copy.deepcopy(_parsed(path))
 
 
 def strip_pretrained(node):
@@ -67,7 +81,7 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=cfg_id)
 def test_one_training_iteration(path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     init_default_scope('mmseg')
     model_cfg = strip_pretrained(replace_sync_bn(cfg.model))
     model_cfg['data_preprocessor']['size'] = (32, 32)
@@ -113,7 +127,7 @@ def fixture_with_labels(voc_fixture, labels, tmp_path):
 
 @pytest.mark.parametrize('path', VOC_CONFIGS, ids=cfg_id)
 def test_voc_config_retargets_with_cfg_options(path, voc_fixture, tmp_path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     train_root = fixture_with_labels(
         voc_fixture, cfg.train_dataloader.dataset.data_prefix.seg_map_path,
         tmp_path)

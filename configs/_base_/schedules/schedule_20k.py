@@ -1,14 +1,3 @@
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=20000,
-        by_epoch=False)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=20000, val_interval=2000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+# mmseg's 20k schedule, unchanged: SGD lr 0.01, poly decay to 1e-4,
+# validation and checkpoints every 2000 iterations, and its default hooks.
+_base_ = 'mmseg::_base_/schedules/schedule_20k.py'

@@ -24,7 +24,8 @@
 # rows plus ~3 min of start-up and testing. See docs/benchmarks.md.
 _base_ = [
     '../../_base_/datasets/mscmr_scribble.py',
-    '../../_base_/default_runtime.py'
+    '../../_base_/default_runtime.py',
+    '../../_base_/schedules/iter_based_hooks.py'
 ]
 crop_size = (161, 161)
 max_iters = 240
