@@ -33,10 +33,16 @@ imports it, and an allowlist added at import time would stay for every
 later ``torch.load`` of the process, including its rebinding of the name
 ``builtins.getattr``. :func:`mmengine_safe_globals` adds the allowlist for
 the duration of a ``with`` block and removes on exit exactly the entries it
-added (an entry the caller had allowlisted before stays). ``tools/train.py``
-and ``tools/test.py`` wrap ``runner.train()`` / ``runner.test()`` (where the
-Runner loads ``load_from`` or resumes) in it. Code that drives the Runner
-itself does the same::
+added (an entry the caller had allowlisted before stays; torch keeps one
+allowlist per process, so other threads see it while the block runs).
+``tools/train.py`` and ``tools/test.py`` wrap ``runner.train()`` /
+``runner.test()`` (where the Runner loads ``load_from`` or resumes) in it,
+and :func:`mmscribble.utils.visualize.load_segmentor` its
+``load_checkpoint``. The tools could instead call ``add_safe_globals``
+once, as programs of their own; the scoped form was kept because it is the
+same call a user needs around a Runner of their own, and it leaves nothing
+behind in a process that goes on (a notebook, a test session). Code that
+drives the Runner itself does the same::
 
     from mmscribble.utils import mmengine_safe_globals
 
