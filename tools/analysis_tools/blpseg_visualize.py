@@ -47,7 +47,8 @@ from mmseg.models.utils import resize
 from torch import Tensor
 
 from mmscribble.datasets.transforms.loading import read_label_png
-from mmscribble.models.heads import BLPSegHead, self_training_target
+from mmscribble.models.heads import BLPSegHead
+from mmscribble.models.utils import self_training_target
 from mmscribble.utils.visualize import jet, load_image, load_segmentor
 
 IGNORE_INDEX = 255

@@ -239,19 +239,6 @@ class BaseScribbleHead(ScribbleHeadMixin, BaseDecodeHead):
 
     The base for heads written from scratch (``DeepLabV2Head``); heads
     built on another mmseg head mix in :class:`ScribbleHeadMixin`
-    instead. Every ``BaseDecodeHead`` with the mixin counts as an instance
-    (``isinstance(BLPSegHead(...), BaseScribbleHead)`` holds), since it
-    has exactly this class's interface: code that asks "is this a scribble
-    head?" (``ScribbleEncoderDecoder``) can keep asking with either name.
+    instead. Code that asks "is this a scribble head?"
+    (``ScribbleEncoderDecoder``) asks for the mixin.
     """
-
-    @classmethod
-    def __subclasshook__(cls, subclass):
-        # Only for this class: its subclasses keep plain inheritance.
-        if cls is BaseScribbleHead:
-            # Reads the MRO, not issubclass(): BaseDecodeHead's own check
-            # walks its subclasses, this one included, and would recurse.
-            mro = getattr(subclass, '__mro__', ())
-            if ScribbleHeadMixin in mro and BaseDecodeHead in mro:
-                return True
-        return NotImplemented

@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from ..heads.scribble_head import BaseScribbleHead
+from ..heads.scribble_head import ScribbleHeadMixin
 
 
 @MODELS.register_module()
@@ -14,7 +14,7 @@ class ScribbleEncoderDecoder(EncoderDecoder):
     """``EncoderDecoder`` for scribble supervision.
 
     Behaves exactly like mmseg's ``EncoderDecoder`` for plain mmseg heads.
-    For a :class:`BaseScribbleHead` it also passes, at training time, the
+    For a head with :class:`ScribbleHeadMixin` it also passes, at training time, the
     normalized image batch and ``extract_feat`` (so the head can run a second
     view of the batch for a consistency loss), and, at inference, the image
     to heads whose prediction needs it (``needs_inputs``, e.g. BLPSeg's LAM).
@@ -22,7 +22,7 @@ class ScribbleEncoderDecoder(EncoderDecoder):
     """
 
     def _is_scribble_head(self) -> bool:
-        return isinstance(self.decode_head, BaseScribbleHead)
+        return isinstance(self.decode_head, ScribbleHeadMixin)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         x = self.extract_feat(inputs)

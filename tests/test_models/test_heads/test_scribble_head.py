@@ -12,6 +12,7 @@ from mmseg.structures import SegDataSample
 from mmscribble.models.heads import (BaseScribbleHead, BLPSegHead,
                                      DeepLabV2Head, ScribbleHeadMixin,
                                      URSSHead)
+from mmscribble.models.segmentors import ScribbleEncoderDecoder
 
 
 def make_head(loss_decode=dict(type='PartialCrossEntropyLoss'), **kwargs):
@@ -37,8 +38,8 @@ def make_samples(valid_masks, tags=None):
 # ---------------------------------------------------------------------------
 # Which classes are scribble heads
 # ---------------------------------------------------------------------------
-def test_every_decode_head_with_the_mixin_is_a_base_scribble_head():
-    """ScribbleEncoderDecoder asks isinstance(head, BaseScribbleHead)."""
+def test_the_segmentor_recognises_heads_by_the_mixin():
+    """ScribbleEncoderDecoder asks isinstance(head, ScribbleHeadMixin)."""
     blpseg = BLPSegHead(
         in_channels=[4, 4, 4, 4],
         in_index=[0, 1, 2, 3],
@@ -46,15 +47,17 @@ def test_every_decode_head_with_the_mixin_is_a_base_scribble_head():
         num_classes=2,
         pool_scales=(1, ),
         lam=dict(sigma=2.0, embed_dims=4, proj_channels=4))
-    assert not isinstance(blpseg, DeepLabV2Head)
-    assert isinstance(blpseg, (ScribbleHeadMixin, BaseScribbleHead))
-    assert issubclass(URSSHead, BaseScribbleHead)
+    assert isinstance(blpseg, ScribbleHeadMixin)
+    assert isinstance(blpseg, UPerHead)
+    assert not isinstance(blpseg, BaseScribbleHead)
+    assert issubclass(URSSHead, ScribbleHeadMixin)
     plain = FCNHead(in_channels=4, channels=4, num_classes=2)
-    assert not isinstance(plain, BaseScribbleHead)
+    assert not isinstance(plain, ScribbleHeadMixin)
     assert isinstance(plain, BaseDecodeHead)
-    # The hook belongs to BaseScribbleHead only, not to its subclasses.
-    assert not issubclass(BLPSegHead, DeepLabV2Head)
-    assert not issubclass(URSSHead, BLPSegHead)
+    segmentor = ScribbleEncoderDecoder.__new__(ScribbleEncoderDecoder)
+    for head, expected in ((blpseg, True), (plain, False)):
+        segmentor.__dict__['decode_head'] = head
+        assert segmentor._is_scribble_head() is expected
 
 
 def test_mixin_must_precede_an_mmseg_head():
