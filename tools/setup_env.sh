@@ -60,9 +60,10 @@ for spec in sys.argv[1:]:
 PYEOF
 }
 
-# pkg_resources is needed by the mmcv build; setuptools>=77,<81 suits torch and mmcv.
-"$VPY" -c "import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split('.')[:2]); sys.exit(0 if (77,0)<=v<(81,0) else 1)" 2>/dev/null \
-    || pip_i "setuptools>=77,<81" wheel
+# pkg_resources is needed by the mmcv build and by mmengine's `mmseg::`
+# config inheritance: runtime.txt's setuptools range suits torch and mmcv.
+SETUPTOOLS_REQ="$(reqs "$REQ/runtime.txt" | grep -E '^setuptools([<>=!~ ]|$)')"
+satisfied "$SETUPTOOLS_REQ" wheel || pip_i "$SETUPTOOLS_REQ" wheel
 
 if ! has torch; then
     log "installing ${MMSCRIBBLE_TORCH:-torch==2.13.0}"
