@@ -173,3 +173,30 @@ def test_pack_rejects_misaligned_map():
     r['gt_boundary_map'] = r['gt_boundary_map'][:10]
     with pytest.raises(ValueError, match='gt_boundary_map'):
         PackScribbleInputs()(r)
+
+
+def test_random_crop_cat_max_ratio_resamples_single_class_crops():
+    # Columns 0-1 are class 0, columns 2-3 class 1 (one unlabeled pixel):
+    # of the three 2x2 crops only the middle one (x1 = 1) holds two
+    # classes. With cat_max_ratio 0.75 a one-class crop is redrawn up to
+    # 10 times, so nearly every seed ends on the middle crop; without it a
+    # third of them do.
+    seg = np.array([[0, 0, 1, 1], [0, 0, 1, 255]], np.uint8)
+
+    def middle_crops(ratio):
+        t = ScribbleRandomCrop((2, 2), cat_max_ratio=ratio)
+        hits = 0
+        for seed in range(30):
+            np.random.seed(seed)
+            out = t(
+                dict(
+                    img=np.zeros((2, 4, 3), np.uint8),
+                    gt_seg_map=seg.copy(),
+                    seg_fields=['gt_seg_map']))
+            hits += out['crop_bbox'][2] == 1
+            if out['crop_bbox'][2] == 1:
+                assert out['gt_seg_map'].tolist() == [[0, 1], [0, 1]]
+        return hits
+
+    assert middle_crops(0.75) >= 28
+    assert middle_crops(1.0) <= 18

@@ -5,13 +5,12 @@ import math
 import os
 import os.path as osp
 
+import nibabel as nib
 import numpy as np
 import pytest
 import torch
 
 from mmscribble.evaluation import VolumeDiceMetric, dice_3d
-
-nib = pytest.importorskip('nibabel')
 
 
 def write_label(root, rel, label):
@@ -163,3 +162,18 @@ def test_no_matching_volume_is_an_error(tmp_path):
     metric.process({}, [sample('other_slice00', gt[:, :, 0])])
     with pytest.raises(ValueError, match='no volume'):
         metric.evaluate(size=1)
+
+
+def test_class_names_rename_the_keys(tmp_path):
+    # The same perfect volume as above, reported under the caller's names
+    # instead of meta.json's classes.
+    gt = np.array([1, 2, 3, 0], np.uint8).reshape(2, 2, 1)
+    metas = dict(subjA_DE=volume_meta('subjA_DE', gt.shape, gt.shape[:2]))
+    metric = make_dataset(tmp_path, dict(subjA_DE=gt), metas)
+    metric.class_names = ['right', 'myo', 'left']
+    feed(metric, dict(subjA_DE=gt))
+    out = metric.evaluate(size=1)
+    assert {k for k in out if k.startswith('vol/Dice_')} == {
+        'vol/Dice_right', 'vol/Dice_myo', 'vol/Dice_left'
+    }
+    assert out['vol/Dice_left'] == pytest.approx(1.0)

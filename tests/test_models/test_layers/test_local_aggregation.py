@@ -274,3 +274,18 @@ def test_input_checks_name_the_argument():
         LocalAggregationModule()(logits.float())
     with pytest.raises(ValueError, match='feat'):
         LocalAggregationModule(similarity='high')(logits.float())
+
+
+def test_embedding_patch_size_is_the_decoder_stride():
+    # For a decoder at stride 8 the embedding must see 8x8 patches: a patch
+    # that is constant gives every output cell the same embedding, and
+    # ceil(H / 8) x ceil(W / 8) cells (padded at the bottom and right).
+    torch.manual_seed(0)
+    emb = LowLevelEmbedding(
+        embed_dims=4, patch_size=8, proj_channels=None).double()
+    img = torch.ones(1, 3, 16, 20, dtype=torch.float64)
+    out = emb(img)
+    assert out.shape == (1, 4, 2, 3)
+    # The last column of cells covers 4 real and 4 padded (zero) columns.
+    assert torch.allclose(out[..., :2], out[..., :1, :1].expand(1, 4, 2, 2))
+    assert not torch.allclose(out[..., 2], out[..., 0])
