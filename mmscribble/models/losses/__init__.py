@@ -8,6 +8,7 @@ from .feature_consistency_loss import (FeatureConsistencyLoss,
 from .partial_cross_entropy_loss import (PartialCrossEntropyLoss,
                                          partial_cross_entropy)
 from .soft_entropy_loss import SoftEntropyLoss, soft_entropy_loss
+from .segsort_loss import SegSortLoss, segsort_plus_loss
 from .utils import (REDUCTIONS, BaseScribbleLoss, check_choice, check_labels,
                     check_logits_label, reduce_loss, safe_div)
 
@@ -18,5 +19,6 @@ __all__ = [
     'feature_consistency_loss', 'PartialCrossEntropyLoss',
     'partial_cross_entropy', 'SoftEntropyLoss', 'soft_entropy_loss',
     'REDUCTIONS', 'BaseScribbleLoss', 'check_choice', 'check_labels',
-    'check_logits_label', 'reduce_loss', 'safe_div'
+    'check_logits_label', 'reduce_loss', 'safe_div',
+    'SegSortLoss', 'segsort_plus_loss'
 ]

@@ -1,0 +1,216 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""SegSort+ pixel-to-segment contrastive loss of SPML (Ke et al., ICLR
+2021), Eq. 1-3, one relation of Eq. 4 at a time."""
+from typing import Optional, Union
+
+import torch
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from .utils import BaseScribbleLoss, check_choice, reduce_loss
+
+FALLBACKS = ('own', 'ignore')
+
+
+def segment_logits(embedding: Tensor, prototypes: Tensor,
+                   kappa: float) -> Tensor:
+    """``kappa * mu_t' e_i`` for every pixel and segment (Eq. 1 exponent).
+
+    Computed in at least float32 with autocast off: the loss takes a
+    log-sum-exp of these logits, never a raw ``exp``, so nothing overflows
+    (``exp(16)`` already exceeds float16's 65504).
+
+    Args:
+        embedding (Tensor): ``(P, D)`` pixel embeddings ``e_i``.
+        prototypes (Tensor): ``(S, D)`` segment features ``mu_t``.
+        kappa (float): concentration.
+
+    Returns:
+        Tensor: ``(P, S)`` logits, float32 or float64.
+    """
+    if embedding.dim() != 2 or prototypes.dim() != 2 or \
+            embedding.shape[1] != prototypes.shape[1]:
+        raise ValueError('embedding must be (P, D) and prototypes (S, D) '
+                         f'with the same D, got {tuple(embedding.shape)} and '
+                         f'{tuple(prototypes.shape)}')
+    dtype = torch.promote_types(embedding.dtype, torch.float32)
+    with torch.autocast(device_type=embedding.device.type, enabled=False):
+        return float(kappa) * (embedding.to(dtype) @ prototypes.to(dtype).t())
+
+
+def segsort_plus_loss(embedding: Tensor,
+                      prototypes: Tensor,
+                      positive: Tensor,
+                      negative: Tensor,
+                      own_segment: Tensor,
+                      kappa: float,
+                      fallback: str = 'own',
+                      weight: Optional[Tensor] = None,
+                      reduction: str = 'mean',
+                      avg_factor: Optional[Union[float, Tensor]] = None,
+                      logits: Optional[Tensor] = None) -> Tensor:
+    """SegSort+ loss of one pixel-to-segment relation (SPML Eq. 3).
+
+    .. math::
+        L(i, C^+, C^-) = -\\log
+        \\frac{\\sum_{t \\in C^+} \\exp(\\kappa \\mu_t' e_i)}
+             {\\sum_{t \\in C^+ \\cup C^-} \\exp(\\kappa \\mu_t' e_i)}
+
+    with ``p(z_i = t | e_i, mu)`` the von Mises-Fisher posterior of Eq. 1.
+    As in Eq. 3, ``C^+`` and ``C^-`` exclude ``s``, the segment pixel
+    ``i`` belongs to: ``own_segment`` is removed from ``positive`` and
+    ``negative`` whatever they say. Both sums are log-sum-exps of float32
+    (or float64) logits, exact where a raw ``exp`` overflows.
+
+    A pixel whose relation leaves no positive besides ``s`` (a
+    superpixel covered by one segment, the only segment of a class)
+    has no Eq. 3 term. ``fallback='own'`` then uses Eq. 2 on the
+    relation's segments: ``C^+ = {s}`` and the denominator
+    ``{s} U C^-`` (SegSort's loss, which pulls ``i`` to its own segment);
+    ``'ignore'`` drops the pixel. A pixel with no negative has a zero
+    loss (``log 1``), a pixel with neither, or with ``own_segment < 0``
+    and no positive, is not counted.
+
+    Args:
+        embedding (Tensor): ``(P, D)`` unit pixel embeddings ``e_i``.
+        prototypes (Tensor): ``(S, D)`` unit segment features ``mu_t``.
+        positive (Tensor): ``(P, S)`` bool, ``t in C^+`` of pixel ``i``
+            (before removing ``s``).
+        negative (Tensor): ``(P, S)`` bool, ``t in C^-``; disjoint from
+            ``positive``.
+        own_segment (Tensor): ``(P, )`` long, index of ``s`` in
+            ``prototypes``; ``-1`` for a pixel of no segment.
+        kappa (float): concentration ``kappa`` (Eq. 1).
+        fallback (str): ``'own'`` or ``'ignore'``, see above.
+            Default: ``'own'``.
+        weight (Tensor, optional): ``(P, )`` per-pixel weights (0 drops a
+            pixel); they also weight the mean's denominator.
+        reduction (str): ``'mean'`` over the counted pixels, ``'sum'`` or
+            ``'none'`` (the ``(P, )`` losses, 0 where not counted).
+            Default: ``'mean'``.
+        avg_factor (float | Tensor, optional): denominator of ``'mean'``.
+        logits (Tensor, optional): ``(P, S)`` precomputed
+            :func:`segment_logits` with this ``kappa``, shared between
+            calls.
+
+    Returns:
+        Tensor: the loss; a zero with a ``grad_fn`` when no pixel counts.
+    """
+    check_choice('fallback', fallback, FALLBACKS)
+    if logits is None:
+        logits = segment_logits(embedding, prototypes, kappa)
+    p, s = logits.shape
+    for name, mask in (('positive', positive), ('negative', negative)):
+        if mask.shape != (p, s) or mask.dtype != torch.bool:
+            raise ValueError(f'{name} must be a bool (P, S) = {(p, s)} '
+                             f'mask, got {mask.dtype} {tuple(mask.shape)}')
+    if own_segment.shape != (p, ):
+        raise ValueError(f'own_segment must have shape (P, ) = {(p, )}, '
+                         f'got {tuple(own_segment.shape)}')
+    cols = torch.arange(s, device=logits.device)
+    own = own_segment[:, None] == cols[None]
+    pos = positive & ~own
+    neg = negative & ~own
+    has_pos = pos.any(1)
+    has_own = own_segment >= 0
+    if fallback == 'own':
+        use_own = ~has_pos & has_own
+        pos = pos | (own & use_own[:, None])
+        counted = has_pos | use_own
+    else:
+        counted = has_pos
+    cand = pos | neg
+    # Rows with no positive get every column, so both log-sum-exps stay
+    # finite (no -inf - -inf = nan, no nan gradient); their weight is 0.
+    pos = pos | ~counted[:, None]
+    cand = cand | ~counted[:, None]
+    ninf = torch.finfo(logits.dtype).min
+    lse_pos = logits.masked_fill(~pos, ninf).logsumexp(1)
+    lse_all = logits.masked_fill(~cand, ninf).logsumexp(1)
+    w = counted.to(logits.dtype)
+    if weight is not None:
+        if weight.shape != (p, ):
+            raise ValueError(f'weight must have shape (P, ) = {(p, )}, got '
+                             f'{tuple(weight.shape)}')
+        w = w * weight.to(logits.dtype)
+    per_pixel = (lse_all - lse_pos) * w
+    return reduce_loss(
+        per_pixel, reduction, avg_factor=avg_factor, denominator=w.sum())
+
+
+@MODELS.register_module()
+class SegSortLoss(BaseScribbleLoss):
+    """SegSort+ loss of one relation of SPML Eq. 4 (Eq. 3): see
+    :func:`segsort_plus_loss`.
+
+    ``SPMLHead`` holds four of them, one per relation: semantic
+    annotation (``C``), low-level image similarity (``V``), semantic
+    co-occurrence (``O``) and feature affinity (``C-hat``), with
+    ``loss_weight`` = ``lambda`` and ``kappa`` of Table 5.
+
+    Args:
+        kappa (float): concentration. Default: 6.0 (``kappa_C``).
+        fallback (str): ``'own'`` or ``'ignore'``. Default: ``'own'``.
+        loss_weight (float): ``lambda`` of Eq. 4. Default: 1.0.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'`` over the
+            counted pixels. Default: ``'mean'``.
+        loss_name (str): name in the log. Default: ``'loss_segsort'``.
+    """
+
+    def __init__(self,
+                 kappa: float = 6.0,
+                 fallback: str = 'own',
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean',
+                 loss_name: str = 'loss_segsort') -> None:
+        super().__init__(reduction, loss_weight, loss_name)
+        check_choice('fallback', fallback, FALLBACKS)
+        if not float(kappa) > 0:
+            raise ValueError(f'kappa must be > 0, got {kappa!r}')
+        self.kappa = float(kappa)
+        self.fallback = fallback
+
+    def forward(self,
+                embedding: Tensor,
+                prototypes: Tensor,
+                positive: Tensor,
+                negative: Tensor,
+                own_segment: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None,
+                cosine: Optional[Tensor] = None) -> Tensor:
+        """Compute the weighted loss.
+
+        Args:
+            embedding (Tensor): ``(P, D)`` pixel embeddings.
+            prototypes (Tensor): ``(S, D)`` segment features.
+            positive (Tensor): ``(P, S)`` bool positive segments.
+            negative (Tensor): ``(P, S)`` bool negative segments.
+            own_segment (Tensor): ``(P, )`` long own segment (-1: none).
+            weight (Tensor, optional): ``(P, )`` pixel weights.
+            avg_factor (float | Tensor, optional): divisor for ``'mean'``.
+            reduction_override (str, optional): overrides ``reduction``.
+            cosine (Tensor, optional): ``(P, S)`` precomputed
+                ``mu_t' e_i`` (float32+), shared by the relations.
+
+        Returns:
+            Tensor: ``loss_weight`` times the reduced loss.
+        """
+        logits = None if cosine is None else self.kappa * cosine
+        return self.loss_weight * segsort_plus_loss(
+            embedding,
+            prototypes,
+            positive,
+            negative,
+            own_segment,
+            self.kappa,
+            fallback=self.fallback,
+            weight=weight,
+            reduction=self._reduction(reduction_override),
+            avg_factor=avg_factor,
+            logits=logits)
+
+    def extra_repr(self) -> str:
+        return (f'kappa={self.kappa}, fallback={self.fallback!r}, '
+                f'loss_weight={self.loss_weight}')
