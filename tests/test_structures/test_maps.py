@@ -95,7 +95,8 @@ def test_boundary_map_registered_on_any_import():
     assert out.stdout.split('\n')[-2] == str(
         sorted([
             'gt_boundary_map', 'gt_distance_map', 'gt_pseudo_seg',
-            'gt_seg_map', 'gt_superpixel', 'gt_valid_mask'
+            'gt_seg_map', 'gt_superpixel', 'gt_valid_mask',
+            'gt_distance_pseudo'
         ]))
 
 

@@ -12,3 +12,4 @@ __all__ = [
     'LoadScribbleImageFromFile', 'check_label_file', 'read_label_png'
 ]
 from .cues import SLICBoundaries, compute_slic_boundaries  # noqa: F401,E402
+from .distance_maps import CDSPDistanceMaps  # noqa: F401,E402
