@@ -11,3 +11,4 @@ from .window_affinity import (dense_window_softmax,
 from .local_aggregation import (LocalAggregationModule, LowLevelEmbedding,
                                 dense_affinity, dense_affinity_aggregate,
                                 local_affinity_aggregate)
+from .spherical_kmeans import spherical_kmeans, spherical_kmeans_reference

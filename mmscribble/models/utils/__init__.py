@@ -1,8 +1,11 @@
 from .bn import kept_bn_stats
 from .feature_mask import cell_centre_mask, infer_feature_stride
 from .pseudo_label import self_training_target
+from .spml_segments import (Segments, segment_prototypes, spml_relations,
+                            split_segments)
 
 __all__ = [
     'cell_centre_mask', 'infer_feature_stride', 'kept_bn_stats',
-    'self_training_target'
+    'self_training_target', 'Segments', 'segment_prototypes', 'spml_relations',
+    'split_segments'
 ]

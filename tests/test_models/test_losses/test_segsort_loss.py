@@ -7,8 +7,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch.autograd import gradcheck
 
-from mmscribble.models.losses.segsort_loss import (SegSortLoss,
-                                                   segment_logits,
+from mmscribble.models.losses.segsort_loss import (SegSortLoss, segment_logits,
                                                    segsort_plus_loss)
 
 
@@ -23,8 +22,10 @@ def _naive(emb, proto, pos, neg, own, kappa, fallback='own'):
             if fallback == 'ignore' or s < 0:
                 continue
             p = {s}
-        z = {t: math.exp(kappa * float(emb[i].double() @ proto[t].double()))
-             for t in p | n}
+        z = {
+            t: math.exp(kappa * float(emb[i].double() @ proto[t].double()))
+            for t in p | n
+        }
         losses.append(-math.log(sum(z[t] for t in p) / sum(z.values())))
     return sum(losses) / len(losses) if losses else 0.0
 
@@ -47,8 +48,13 @@ def test_by_hand_excludes_own_segment():
     loss = segsort_plus_loss(emb, proto, pos, neg, own, kappa=2.0)
     assert float(loss) == pytest.approx(math.log(1 + math.exp(-2)))
     # Claiming the own segment as a negative changes nothing.
-    loss = segsort_plus_loss(emb, proto, pos, neg | torch.tensor(
-        [[True, False, False]]), own, kappa=1.0)
+    loss = segsort_plus_loss(
+        emb,
+        proto,
+        pos,
+        neg | torch.tensor([[True, False, False]]),
+        own,
+        kappa=1.0)
     assert float(loss) == pytest.approx(math.log(1 + math.exp(-1)))
 
 
@@ -66,8 +72,8 @@ def test_fallback_by_hand():
     with pytest.raises(ValueError, match='fallback'):
         segsort_plus_loss(emb, proto, pos, neg, own, 1.0, fallback='x')
     # No negative: log 1 = 0.
-    loss = segsort_plus_loss(emb, proto, pos, torch.zeros_like(neg), own,
-                             kappa=1.0)
+    loss = segsort_plus_loss(
+        emb, proto, pos, torch.zeros_like(neg), own, kappa=1.0)
     assert float(loss) == 0.0
 
 
@@ -84,8 +90,7 @@ def test_matches_naive_reference_and_reductions():
         assert float(loss) == pytest.approx(
             _naive(emb, proto, pos, neg, own, 3.0, fb), rel=1e-5)
     per = segsort_plus_loss(emb, proto, pos, neg, own, 3.0, reduction='none')
-    total = segsort_plus_loss(emb, proto, pos, neg, own, 3.0,
-                              reduction='sum')
+    total = segsort_plus_loss(emb, proto, pos, neg, own, 3.0, reduction='sum')
     assert per.shape == (p, ) and float(per.sum()) == pytest.approx(
         float(total))
     w = torch.rand(p, generator=g)
@@ -121,8 +126,8 @@ def test_gradcheck_float64():
 
     def f(e, m):
         return segsort_plus_loss(
-            F.normalize(e, dim=1), F.normalize(m, dim=1), r == 0, r == 1,
-            own, 4.0)
+            F.normalize(e, dim=1), F.normalize(m, dim=1), r == 0, r == 1, own,
+            4.0)
 
     assert gradcheck(f, (emb.requires_grad_(), proto.requires_grad_()))
 
@@ -143,8 +148,11 @@ def test_module_equals_functional_and_checks():
     pos = torch.tensor([[True, True, False]])
     neg = ~pos
     loss = MODELS.build(
-        dict(type='SegSortLoss', kappa=2.0, loss_weight=0.5,
-             loss_name='loss_spml_sem'))
+        dict(
+            type='SegSortLoss',
+            kappa=2.0,
+            loss_weight=0.5,
+            loss_name='loss_spml_sem'))
     assert loss.loss_name == 'loss_spml_sem'
     out = loss(emb, proto, pos, neg, own)
     assert float(out) == pytest.approx(
