@@ -9,6 +9,10 @@ from .partial_cross_entropy_loss import (PartialCrossEntropyLoss,
                                          partial_cross_entropy)
 from .soft_entropy_loss import SoftEntropyLoss, soft_entropy_loss
 from .segsort_loss import SegSortLoss, segsort_plus_loss
+from .label_smooth_ce_loss import (LabelSmoothCrossEntropyLoss,
+                                   label_smooth_cross_entropy)
+from .distance_entropy_loss import (DistanceEntropyLoss,
+                                    distance_entropy_loss)
 from .utils import (REDUCTIONS, BaseScribbleLoss, check_choice, check_labels,
                     check_logits_label, reduce_loss, safe_div)
 
@@ -20,5 +24,7 @@ __all__ = [
     'partial_cross_entropy', 'SoftEntropyLoss', 'soft_entropy_loss',
     'REDUCTIONS', 'BaseScribbleLoss', 'check_choice', 'check_labels',
     'check_logits_label', 'reduce_loss', 'safe_div',
-    'SegSortLoss', 'segsort_plus_loss'
+    'SegSortLoss', 'segsort_plus_loss',
+    'LabelSmoothCrossEntropyLoss', 'label_smooth_cross_entropy',
+    'DistanceEntropyLoss', 'distance_entropy_loss'
 ]
