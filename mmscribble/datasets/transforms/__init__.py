@@ -13,3 +13,4 @@ __all__ = [
 ]
 from .cues import SLICBoundaries, compute_slic_boundaries  # noqa: F401,E402
 from .distance_maps import CDSPDistanceMaps  # noqa: F401,E402
+from .superpixels import FelzenszwalbSuperpixels  # noqa: F401,E402
