@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
                               teardown_distributed)
+from mmscribble.utils.run_paths import check_run_paths
 
 
 def parse_args():
@@ -97,6 +98,8 @@ def main():
         for evaluator in targets:
             evaluator['output_dir'] = args.out
             evaluator['keep_results'] = True
+    # Every data and metric path, before the Runner starts.
+    check_run_paths(cfg, ('test', ), what=args.config)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     # The Runner loads the checkpoint here; mmengine checkpoints hold a

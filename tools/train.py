@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
                               teardown_distributed)
+from mmscribble.utils.run_paths import check_run_paths, run_phases
 
 
 def parse_args():
@@ -66,6 +67,8 @@ def main():
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
+    # Every data, metric and weights path, before the Runner starts.
+    check_run_paths(cfg, run_phases(cfg, 'train'), what=args.config)
     setup_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -36,6 +36,20 @@ class VolumeDiceMetric(BaseMetric):
             relative to (the raw MSCMR root).
         class_names (Sequence[str], optional): names of the foreground
             classes 1..K-1 used in the metric keys. Default: from the meta.
+
+    Attributes:
+        per_volume (OrderedDict): after :meth:`compute_metrics`, each scored
+            volume's Dice per structure (``{volume: {name: dice}}``, NaN
+            where the structure is absent from prediction and label), in
+            the order of ``meta.json``. Paired comparisons over volumes
+            (``tools/benchmark/mscmr_table.py``) read it.
+
+    Raises:
+        FileNotFoundError: when ``meta_file`` or ``nifti_root`` does not
+            exist, at construction: the Runner builds the validation
+            evaluator when ``runner.train()`` starts, so a wrong path stops
+            the run before iteration 1 instead of after the training and a
+            whole validation pass.
     """
 
     default_prefix = 'vol'
@@ -47,9 +61,22 @@ class VolumeDiceMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        from mmscribble.utils.run_paths import path_error
+        for key, path, kind, exists in (('meta_file', meta_file, 'file',
+                                         osp.isfile),
+                                        ('nifti_root', nifti_root, 'folder',
+                                         osp.isdir)):
+            if not isinstance(path, str) or not path:
+                raise TypeError(f'VolumeDiceMetric: {key} must be a path '
+                                f'string, got {path!r}')
+            if not exists(path):
+                raise FileNotFoundError(
+                    'VolumeDiceMetric: ' +
+                    path_error(f'<val|test>_evaluator.{key}', path, kind))
         self.meta_file = meta_file
         self.nifti_root = nifti_root
         self.class_names = class_names
+        self.per_volume = OrderedDict()
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -62,12 +89,14 @@ class VolumeDiceMetric(BaseMetric):
                                                           load_nifti,
                                                           restore_volume)
         if not osp.isfile(self.meta_file):
+            # Checked at construction; moved away since.
             raise FileNotFoundError(
                 f'VolumeDiceMetric: meta_file not found: {self.meta_file}')
         meta = load_meta(self.meta_file)
         names = list(self.class_names or meta['classes'][1:])
         preds = dict(results)
         per_class = defaultdict(list)
+        per_volume = OrderedDict()
         lines = []
         for vol, vmeta in meta['volumes'].items():
             slices = vmeta['slices']
@@ -84,8 +113,10 @@ class VolumeDiceMetric(BaseMetric):
             gt, _, _ = load_nifti(osp.join(self.nifti_root, vmeta['label']))
             gt = np.asarray(gt).astype(np.int64)
             row = []
+            per_volume[vol] = OrderedDict()
             for c, name in enumerate(names, start=1):
                 d = dice_3d(pred, gt, c)
+                per_volume[vol][name] = d
                 if not np.isnan(d):
                     per_class[name].append(d)
                 row.append(f'{name} {d:.3f}')
@@ -93,6 +124,7 @@ class VolumeDiceMetric(BaseMetric):
         if not lines:
             raise ValueError('VolumeDiceMetric: no volume of meta_file '
                              f'{self.meta_file} matched the predictions')
+        self.per_volume = per_volume
         print_log('per-volume Dice:\n  ' + '\n  '.join(lines),
                   logger='current')
         out = OrderedDict()

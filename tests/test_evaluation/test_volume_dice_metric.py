@@ -104,6 +104,15 @@ def test_partial_overlap_hand_computed(tmp_path):
     assert out['vol/mDice3D'] == pytest.approx((0.75 + 0.0 + 2 / 3) / 3)
     assert out['vol/num_volumes'] == 2
     assert math.isnan(dice_3d(pred_a, gt_a, 3))
+    # The per-volume values the table tool pairs over volumes.
+    per = metric.per_volume
+    assert list(per) == ['subjA_DE', 'subjB_DE']
+    assert per['subjA_DE']['RV'] == pytest.approx(0.5)
+    assert per['subjA_DE']['Myo'] == 0.0
+    assert math.isnan(per['subjA_DE']['LV'])
+    assert per['subjB_DE']['RV'] == 1.0
+    assert math.isnan(per['subjB_DE']['Myo'])
+    assert per['subjB_DE']['LV'] == pytest.approx(2 / 3)
 
 
 def test_restores_the_original_grid(tmp_path):
@@ -147,11 +156,32 @@ def test_missing_slice_is_a_clear_error(tmp_path):
         metric.evaluate(size=2)
 
 
-def test_missing_meta_file_names_it(tmp_path):
-    metric = VolumeDiceMetric(
-        meta_file=str(tmp_path / 'nope.json'), nifti_root=str(tmp_path))
+def test_missing_meta_file_names_it_at_construction(tmp_path):
+    # Before any prediction: the Runner builds the metric when the run
+    # starts, so a wrong path never costs a training.
+    with pytest.raises(FileNotFoundError,
+                       match=r'evaluator\.meta_file: file not found: .*nope'
+                       r'\.json'):
+        VolumeDiceMetric(
+            meta_file=str(tmp_path / 'nope.json'), nifti_root=str(tmp_path))
+    (tmp_path / 'meta.json').write_text('{}')
+    with pytest.raises(FileNotFoundError,
+                       match=r'evaluator\.nifti_root: folder not found: '
+                       r'.*raw'):
+        VolumeDiceMetric(
+            meta_file=str(tmp_path / 'meta.json'),
+            nifti_root=str(tmp_path / 'raw'))
+    with pytest.raises(TypeError, match='meta_file must be a path'):
+        VolumeDiceMetric(meta_file=None, nifti_root=str(tmp_path))
+
+
+def test_meta_file_removed_after_construction_names_it(tmp_path):
+    meta = tmp_path / 'meta.json'
+    meta.write_text('{}')
+    metric = VolumeDiceMetric(meta_file=str(meta), nifti_root=str(tmp_path))
+    meta.unlink()
     metric.process({}, [sample('x_slice00', np.zeros((2, 2), np.uint8))])
-    with pytest.raises(FileNotFoundError, match='nope.json'):
+    with pytest.raises(FileNotFoundError, match='meta.json'):
         metric.evaluate(size=1)
 
 
