@@ -12,3 +12,4 @@ from .local_aggregation import (LocalAggregationModule, LowLevelEmbedding,
                                 dense_affinity, dense_affinity_aggregate,
                                 local_affinity_aggregate)
 from .spherical_kmeans import spherical_kmeans, spherical_kmeans_reference
+from .lorm import LoRM, lorm_rectify, lorm_rectify_dense  # noqa: F401

@@ -13,6 +13,7 @@ from .label_smooth_ce_loss import (LabelSmoothCrossEntropyLoss,
                                    label_smooth_cross_entropy)
 from .distance_entropy_loss import (DistanceEntropyLoss,
                                     distance_entropy_loss)
+from .lorm_loss import LoRMLoss, lorm_mse_loss
 from .utils import (REDUCTIONS, BaseScribbleLoss, check_choice, check_labels,
                     check_logits_label, reduce_loss, safe_div)
 
@@ -26,5 +27,6 @@ __all__ = [
     'check_logits_label', 'reduce_loss', 'safe_div',
     'SegSortLoss', 'segsort_plus_loss',
     'LabelSmoothCrossEntropyLoss', 'label_smooth_cross_entropy',
-    'DistanceEntropyLoss', 'distance_entropy_loss'
+    'DistanceEntropyLoss', 'distance_entropy_loss',
+    'LoRMLoss', 'lorm_mse_loss'
 ]
