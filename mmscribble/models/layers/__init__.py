@@ -13,3 +13,7 @@ from .local_aggregation import (LocalAggregationModule, LowLevelEmbedding,
                                 local_affinity_aggregate)
 from .spherical_kmeans import spherical_kmeans, spherical_kmeans_reference
 from .lorm import LoRM, lorm_rectify, lorm_rectify_dense  # noqa: F401
+from .potts import (DenseNeighbourhood, GridNeighbourhood,  # noqa: F401
+                    potts_relaxation, quadratic_pseudo_labels,
+                    self_label_cross_entropy, self_labeling_energy,
+                    solve_pseudo_labels)
