@@ -2,8 +2,9 @@ from .scribble_head import BaseScribbleHead, ScribbleHeadMixin
 from .deeplabv2_head import ASPPClassifier, DeepLabV2Head
 from .urss_head import URSSHead
 from .blpseg_head import BLPSegHead
+from .spml_head import SPMLHead
 
 __all__ = [
     'ASPPClassifier', 'BLPSegHead', 'BaseScribbleHead', 'DeepLabV2Head',
-    'ScribbleHeadMixin', 'URSSHead'
+    'ScribbleHeadMixin', 'URSSHead', 'SPMLHead'
 ]

@@ -1,0 +1,285 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""SPML's embedding head (Ke et al., ICLR 2021): pixel-to-segment
+contrastive learning of a unit-norm embedding, plus the softmax classifier
+trained on the detached embedding."""
+from collections import deque
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
+from ..layers.spherical_kmeans import spherical_kmeans
+from ..losses.segsort_loss import segment_logits
+from ..utils.feature_mask import infer_feature_stride
+from ..utils.spml_segments import (segment_prototypes, spml_relations,
+                                   split_segments)
+from .scribble_head import BaseScribbleHead
+
+# Head argument -> relation of Eq. 4 (spml_relations).
+RELATIONS = (('loss_semantic', 'semantic'), ('loss_image', 'image'),
+             ('loss_cooccurrence', 'cooccurrence'), ('loss_affinity',
+                                                     'affinity'))
+
+
+@MODELS.register_module()
+class SPMLHead(BaseScribbleHead):
+    """Pixel-wise metric learning head of SPML (Sec. 3, Eq. 4).
+
+    Embedding (A.4, "unit-length normalized embedding of dimension 64"):
+    an ASPP-sum (DeepLab v2: parallel dilated 3x3 convolutions, summed)
+    on the last backbone stage, upsampled to output stride 4 and fused
+    with the stride-4 stage, then a 1x1 convolution to ``embed_dims`` and
+    L2 normalisation. The classifier (``conv_seg``, 1x1) reads the
+    *detached* embedding, as the authors' code and A.4 ("we do not
+    propagate gradients to the segmentation CNN from the softmax
+    classifier"), and is trained by ``loss_decode`` (partial CE on the
+    scribbles); its logits are the head's prediction.
+
+    Training, per batch: spherical k-means of every image on
+    ``[embedding, coordinates]`` (:func:`spherical_kmeans`), clusters
+    split by scribble label ("unlabeled" is a label of its own; padding
+    is left out) and by ``gt_superpixel`` (:func:`split_segments`),
+    segment prototypes (gradient flows through them), the segments of
+    the previous ``memory_batches`` batches (detached, A.4: 2), and the
+    four SegSort+ losses of Eq. 4 (:class:`SegSortLoss`):
+    ``loss_semantic`` (``C``), ``loss_image`` (``V``, needs
+    ``gt_superpixel``), ``loss_cooccurrence`` (``O``, image tags across
+    the batch and memory) and ``loss_affinity`` (``C-hat``). A loss set
+    to None or with ``loss_weight`` 0 is not computed.
+
+    Memory: the losses hold ``(P, S)`` logits and masks, ``P`` the
+    positions of the batch at stride 4 and ``S`` the segments of the batch
+    and memory (about 12 * 128^2 x 4000 for the paper's VOC setting, 3 GB
+    per float32 matrix).
+
+    Args:
+        embed_dims (int): embedding dimension. Default: 64.
+        dilations (Sequence[int]): ASPP-sum rates. Default: (6, 12, 18, 24).
+        low_level_channels (int): channels the stride-4 features are
+            reduced to before fusion. Default: 48.
+        num_clusters (int): k-means clusters per image. Default: 36.
+        kmeans_iterations (int): Default: 10.
+        coord_weight (float): scale of the coordinates in k-means.
+            Default: 1.0.
+        memory_batches (int): batches kept in the memory bank.
+            Default: 2.
+        loss_semantic, loss_image, loss_cooccurrence, loss_affinity
+            (dict, optional): ``SegSortLoss`` configs.
+        unlabeled_as_class (bool): in ``C`` and ``C-hat``, "unlabeled" is
+            one more class instead of ignored. Default: False (paper).
+        **kwargs: ``BaseDecodeHead`` arguments; ``in_channels`` and
+            ``in_index`` name the stride-4 and the last stage (in that
+            order) with ``input_transform='multiple_select'``.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 64,
+                 dilations: Sequence[int] = (6, 12, 18, 24),
+                 low_level_channels: int = 48,
+                 num_clusters: int = 36,
+                 kmeans_iterations: int = 10,
+                 coord_weight: float = 1.0,
+                 memory_batches: int = 2,
+                 loss_semantic: Optional[ConfigType] = dict(
+                     type='SegSortLoss',
+                     kappa=6.0,
+                     loss_weight=1.0,
+                     loss_name='loss_spml_sem'),
+                 loss_image: Optional[ConfigType] = dict(
+                     type='SegSortLoss',
+                     kappa=16.0,
+                     loss_weight=0.1,
+                     loss_name='loss_spml_img'),
+                 loss_cooccurrence: Optional[ConfigType] = dict(
+                     type='SegSortLoss',
+                     kappa=12.0,
+                     loss_weight=0.5,
+                     loss_name='loss_spml_occ'),
+                 loss_affinity: Optional[ConfigType] = None,
+                 unlabeled_as_class: bool = False,
+                 **kwargs) -> None:
+        kwargs.setdefault('input_transform', 'multiple_select')
+        kwargs.setdefault('dropout_ratio', 0.0)
+        super().__init__(**kwargs)
+        if self.input_transform != 'multiple_select' or \
+                len(self.in_channels) != 2:
+            raise ValueError(
+                "SPMLHead needs input_transform='multiple_select' with two "
+                'in_channels / in_index: the stride-4 stage and the last '
+                f'stage, got in_channels={self.in_channels}')
+        low_ch, high_ch = self.in_channels
+        self.embed_dims = int(embed_dims)
+        self.aspp = nn.ModuleList([
+            ConvModule(
+                high_ch,
+                self.channels,
+                3,
+                padding=d,
+                dilation=d,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=self.norm_cfg,
+                act_cfg=None) for d in dilations
+        ])
+        self.low_proj = ConvModule(
+            low_ch,
+            low_level_channels,
+            1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+        self.fuse = ConvModule(
+            self.channels + low_level_channels,
+            self.channels,
+            3,
+            padding=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+        self.embed = nn.Conv2d(self.channels, self.embed_dims, 1)
+        self.conv_seg = nn.Conv2d(self.embed_dims, self.out_channels, 1)
+        self.num_clusters = int(num_clusters)
+        self.kmeans_iterations = int(kmeans_iterations)
+        self.coord_weight = float(coord_weight)
+        self.unlabeled_as_class = bool(unlabeled_as_class)
+        if int(memory_batches) < 0:
+            raise ValueError(
+                f'memory_batches must be >= 0, got {memory_batches}')
+        self.memory = deque(maxlen=int(memory_batches))
+        taken = self.decode_loss_names()
+        for arg, _ in RELATIONS:
+            setattr(self, arg, self.build_aux_loss(locals()[arg], arg, taken))
+
+    def forward_embedding(self,
+                          inputs: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Embedding and classifier logits.
+
+        Args:
+            inputs (tuple[Tensor]): backbone features.
+
+        Returns:
+            tuple[Tensor]: the ``(N, embed_dims, h, w)`` unit embedding at
+            the stride-4 resolution and the ``(N, K, h, w)`` logits of
+            the classifier on the detached embedding.
+        """
+        low, high = self._transform_inputs(inputs)
+        x = self.aspp[0](high)
+        for branch in self.aspp[1:]:
+            x = x + branch(high)
+        x = F.relu(x)
+        x = F.interpolate(
+            x,
+            size=low.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        x = self.fuse(torch.cat([x, self.low_proj(low)], 1))
+        emb = F.normalize(self.embed(x), dim=1)
+        return emb, self.cls_seg(emb.detach())
+
+    def forward(self, inputs: Tuple[Tensor]) -> Tensor:
+        """Classifier logits ``(N, K, h, w)``, the prediction."""
+        return self.forward_embedding(inputs)[1]
+
+    def loss(self,
+             inputs: Tuple[Tensor],
+             batch_data_samples: SampleList,
+             train_cfg: ConfigType,
+             img: Optional[Tensor] = None,
+             extract_feat=None) -> dict:
+        emb, logits = self.forward_embedding(inputs)
+        losses = BaseDecodeHead.loss_by_feat(self, logits, batch_data_samples)
+        losses.update(self.embedding_losses(emb, batch_data_samples))
+        return losses
+
+    def _active(self):
+        return [(arg, rel) for arg, rel in RELATIONS
+                if getattr(self, arg) is not None
+                and getattr(self, arg).loss_weight != 0]
+
+    def _at_cells(self, x: Tensor, size) -> Tensor:
+        s = infer_feature_stride(x.shape[-2:], size)
+        return x[:, ::s, ::s]
+
+    def embedding_losses(self, emb: Tensor,
+                         batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """The SegSort+ losses of Eq. 4 on a batch.
+
+        Args:
+            emb (Tensor): ``(N, D, h, w)`` unit embedding.
+            batch_data_samples (list[SegDataSample]): with ``gt_sem_seg``,
+                ``img_tags`` and, for ``loss_image``, ``gt_superpixel``.
+
+        Returns:
+            dict[str, Tensor]: one loss per active relation.
+        """
+        n, d, h, w = emb.shape
+        active = self._active()
+        unl = self.num_classes
+        label = self.stack_map(batch_data_samples, 'gt_sem_seg').long()
+        label = self._at_cells(label, (h, w))
+        label = torch.where((label < 0) | (label >= self.num_classes),
+                            torch.full_like(label, unl), label)
+        valid = self.feature_valid_mask(batch_data_samples, (h, w))
+        if valid is None:
+            valid = torch.ones_like(label, dtype=torch.bool)
+        sp = None
+        if any(rel == 'image' for _, rel in active):
+            sp = self._at_cells(
+                self.stack_map(batch_data_samples, 'gt_superpixel').long(),
+                (h, w))
+            valid = valid & (sp >= 0)
+        clusters = spherical_kmeans(emb.detach(), self.num_clusters,
+                                    self.kmeans_iterations, valid,
+                                    self.coord_weight)
+        segs = split_segments(clusters, label, sp)
+        flat = emb.permute(0, 2, 3, 1).reshape(-1, d)
+        proto = segment_prototypes(flat, segs.pixel_segment, segs.num_segments)
+        tags = self.img_tags(batch_data_samples, self.num_classes,
+                             emb.device).bool()
+        seg_tags = tags[segs.image]
+        new_memory = (proto.detach(), segs.label, seg_tags)
+        mem = list(self.memory)
+        all_proto = torch.cat([proto] + [m[0] for m in mem])
+        seg_label = torch.cat([segs.label] + [m[1] for m in mem])
+        seg_tags = torch.cat([seg_tags] + [m[2] for m in mem])
+        num_mem = all_proto.shape[0] - proto.shape[0]
+        fill = segs.image.new_full((num_mem, ), -1)
+        seg_image = torch.cat([segs.image, fill])
+        seg_sp = torch.cat([segs.superpixel, fill])
+        pix_image = torch.arange(n, device=emb.device).repeat_interleave(h * w)
+        pix_sp = (sp if sp is not None else torch.zeros_like(label)).flatten()
+        relations = spml_relations(
+            segs.pixel_segment,
+            pix_image,
+            label.flatten(),
+            pix_sp,
+            seg_image,
+            seg_label,
+            seg_sp,
+            seg_tags,
+            tags,
+            unl,
+            relations=[rel for _, rel in active],
+            prototypes=all_proto,
+            unlabeled_as_class=self.unlabeled_as_class)
+        cosine = segment_logits(flat, all_proto, 1.0)
+        losses = {}
+        for arg, rel in active:
+            loss = getattr(self, arg)
+            pos, neg, weight = relations[rel]
+            losses[loss.loss_name] = loss(
+                flat,
+                all_proto,
+                pos,
+                neg,
+                segs.pixel_segment,
+                weight=weight,
+                cosine=cosine)
+        if self.memory.maxlen:
+            self.memory.append(new_memory)
+        return losses
