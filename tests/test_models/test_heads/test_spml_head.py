@@ -112,3 +112,18 @@ def test_zero_weight_relation_not_computed_and_checks():
         _head(in_channels=8, in_index=1, input_transform=None)
     with pytest.raises(ValueError, match='already used'):
         _head(loss_image=dict(type='SegSortLoss', loss_name='loss_spml_sem'))
+
+
+def test_single_pixel_labels_survive_the_stride():
+    head = _head()
+    label = torch.full((1, 16, 16), 255, dtype=torch.long)
+    label[0, 5, 6] = 2  # not a cell centre (multiples of 4)
+    label[0, 0, 1] = 1
+    cells = head._labels_at_cells(label, (4, 4))
+    assert cells.shape == (1, 4, 4)
+    # Cell j's block is pixels 4j - 2 .. 4j + 1: row 5 is in block 1
+    # (2..5), column 6 in block 2 (6..9).
+    expect = torch.full((1, 4, 4), 255)
+    expect[0, 1, 2] = 2
+    expect[0, 0, 0] = 1
+    assert torch.equal(cells, expect)
