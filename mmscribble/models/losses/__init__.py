@@ -16,6 +16,8 @@ from .distance_entropy_loss import (DistanceEntropyLoss,
 from .lorm_loss import LoRMLoss, lorm_mse_loss
 from .utils import (REDUCTIONS, BaseScribbleLoss, check_choice, check_labels,
                     check_logits_label, reduce_loss, safe_div)
+from .soft_self_labeling_loss import (SoftSelfLabelingLoss,
+                                      soft_self_labeling_loss)
 
 __all__ = [
     'AnnotationProbabilityLoss', 'BLPLoss', 'PartialFocalLoss',
@@ -28,5 +30,6 @@ __all__ = [
     'SegSortLoss', 'segsort_plus_loss',
     'LabelSmoothCrossEntropyLoss', 'label_smooth_cross_entropy',
     'DistanceEntropyLoss', 'distance_entropy_loss',
-    'LoRMLoss', 'lorm_mse_loss'
+    'LoRMLoss', 'lorm_mse_loss',
+    'SoftSelfLabelingLoss', 'soft_self_labeling_loss'
 ]
