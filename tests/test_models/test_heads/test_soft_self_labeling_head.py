@@ -1,0 +1,106 @@
+"""Soft self-labeling heads: partial CE, then the Eq. 8 terms once
+self_labeling is switched on."""
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmscribble.models.heads import (SoftSelfLabelingHead,
+                                     SoftSelfLabelingV2Head)
+from mmscribble.models.layers.potts import (GridNeighbourhood, rgb_guide,
+                                            solve_pseudo_labels)
+from mmscribble.models.losses import soft_self_labeling_loss
+
+SOLVER = dict(steps=5, lr=0.2, optimizer='adam')
+
+
+def _samples(n=2, size=16, scribbled=True):
+    out = []
+    for i in range(n):
+        label = torch.full((1, size, size), 255, dtype=torch.long)
+        if scribbled:
+            label[0, 2, 2:10] = 0
+            label[0, 12, 4:12] = 1 + i
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=label)
+        valid = torch.ones(1, size, size, dtype=torch.uint8)
+        valid[0, :, -2:] = 0
+        s.gt_valid_mask = PixelData(data=valid)
+        s.set_metainfo(dict(img_shape=(size, size)))
+        out.append(s)
+    return out
+
+
+def _v2(**kwargs):
+    return SoftSelfLabelingV2Head(
+        in_channels=8, channels=8, num_classes=3, dilations=(1, 2),
+        dropout_ratio=0, solver=SOLVER, **kwargs)
+
+
+def test_pretraining_phase_is_partial_ce_only():
+    torch.manual_seed(0)
+    head = _v2()
+    losses = head.loss([torch.randn(2, 8, 4, 4)], _samples(), {},
+                       img=torch.randn(2, 3, 16, 16))
+    assert 'loss_self_label' not in losses and 'loss_ce' in losses
+
+
+def test_self_label_loss_is_the_solved_target():
+    torch.manual_seed(0)
+    head = _v2(self_labeling=True)
+    feats, img, samples = torch.randn(2, 8, 4, 4), torch.randn(
+        2, 3, 16, 16), _samples()
+    losses = head.loss([feats], samples, {}, img=img)
+    # The same maths by hand: logits at label size, grid on the RGB image.
+    logits = torch.nn.functional.interpolate(
+        head.forward([feats]), size=(16, 16), mode='bilinear')
+    label = torch.stack([s.gt_sem_seg.data[0] for s in samples])
+    valid = torch.stack([s.gt_valid_mask.data[0] for s in samples]) != 0
+    guide = rgb_guide(img, head.img_mean, head.img_std)
+    nb = GridNeighbourhood.from_image(guide, 9.0, 4, valid)
+    y = solve_pseudo_labels(logits, label, nb, 'collision',
+                            'collision_divergence', 0.3, 6.0,
+                            valid_mask=valid, **SOLVER)
+    free = (label == 255) & valid
+    expected = 0.3 * soft_self_labeling_loss(logits, y, free)
+    torch.testing.assert_close(losses['loss_self_label'], expected)
+    losses['loss_self_label'].backward()
+    assert head.conv_seg.branches[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('mode', ['soft', 'hard', 'gd'])
+@pytest.mark.parametrize('scribbled', [True, False])
+def test_modes_finite_with_and_without_scribbles(mode, scribbled):
+    torch.manual_seed(1)
+    head = _v2(self_labeling=True, mode=mode, solve_scale=0.5)
+    losses = head.loss([torch.randn(2, 8, 4, 4)],
+                       _samples(scribbled=scribbled), {},
+                       img=torch.randn(2, 3, 16, 16))
+    assert all(torch.isfinite(v) for k, v in losses.items() if 'loss' in k)
+    assert ('loss_potts' in losses) == (mode == 'gd')
+
+
+def test_dense_neighbourhood_and_v3plus_head():
+    torch.manual_seed(2)
+    head = SoftSelfLabelingHead(
+        in_channels=16, in_index=1, channels=8, c1_in_channels=8,
+        c1_channels=4, dilations=(1, 2), num_classes=3, dropout_ratio=0,
+        self_labeling=True, solve_scale=0.5, solver=SOLVER,
+        neighbourhood=dict(type='dense', bandwidth=9.0, spatial_sigma=8.0))
+    inputs = [torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)]
+    losses = head.loss(inputs, _samples(), {}, img=torch.randn(2, 3, 16, 16))
+    assert torch.isfinite(losses['loss_self_label'])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='relaxation'):
+        _v2(relaxation='potts')
+    with pytest.raises(ValueError, match='mode'):
+        _v2(mode='graphcut')
+    with pytest.raises(ValueError, match='neighbourhood.type'):
+        _v2(neighbourhood=dict(type='sparse', bandwidth=9.))
+    with pytest.raises(ValueError, match='solve_scale'):
+        _v2(solve_scale=2)
+    with pytest.raises(ValueError, match='needs the input image'):
+        _v2(self_labeling=True).loss([torch.randn(1, 8, 4, 4)],
+                                     _samples(1), {})
