@@ -68,6 +68,14 @@ def fake_batch(num_classes, size=32, n=2):
             data=torch.ones(1, size, size, dtype=torch.uint8))
         s.gt_boundary_map = PixelData(
             data=torch.zeros(1, size, size, dtype=torch.uint8))
+        # CDSP: a dense pseudo-label and its two distance maps
+        pseudo = torch.zeros(1, size, size, dtype=torch.uint8)
+        pseudo[0, 16:, 4:28] = min(i + 1, num_classes - 1)
+        s.gt_pseudo_seg = PixelData(data=pseudo)
+        s.gt_distance_map = PixelData(
+            data=torch.linspace(0, 255, size * size).view(1, size, size))
+        s.gt_distance_pseudo = PixelData(
+            data=torch.linspace(255, 0, size * size).view(1, size, size))
         s.set_metainfo(
             dict(img_shape=(size, size), ori_shape=(size, size),
                  img_tags=sorted({0, min(i + 1, num_classes - 1)})))

@@ -5,9 +5,11 @@ from .blpseg_head import BLPSegHead
 from .spml_head import SPMLHead
 from .soft_self_labeling_head import (SoftSelfLabelingHead,
                                       SoftSelfLabelingV2Head)
+from .cdsp_head import CDSPHead, CDSPLossMixin, CDSPSepASPPHead
 
 __all__ = [
     'ASPPClassifier', 'BLPSegHead', 'BaseScribbleHead', 'DeepLabV2Head',
     'ScribbleHeadMixin', 'URSSHead', 'SPMLHead',
-    'SoftSelfLabelingHead', 'SoftSelfLabelingV2Head'
+    'SoftSelfLabelingHead', 'SoftSelfLabelingV2Head',
+    'CDSPHead', 'CDSPLossMixin', 'CDSPSepASPPHead'
 ]
