@@ -68,6 +68,10 @@ def fake_batch(num_classes, size=32, n=2):
             data=torch.ones(1, size, size, dtype=torch.uint8))
         s.gt_boundary_map = PixelData(
             data=torch.zeros(1, size, size, dtype=torch.uint8))
+        # SPML: two over-segmentation regions (top / bottom)
+        sp = torch.zeros(1, size, size, dtype=torch.int32)
+        sp[0, size // 2:] = 1
+        s.gt_superpixel = PixelData(data=sp)
         # CDSP: a dense pseudo-label and its two distance maps
         pseudo = torch.zeros(1, size, size, dtype=torch.uint8)
         pseudo[0, 16:, 4:28] = min(i + 1, num_classes - 1)
