@@ -17,3 +17,5 @@ from .potts import (DenseNeighbourhood, GridNeighbourhood,  # noqa: F401
                     potts_relaxation, quadratic_pseudo_labels,
                     self_label_cross_entropy, self_labeling_energy,
                     solve_pseudo_labels)
+from .spml_random_walk import (random_walk_matvec, random_walk_squaring,
+                               spml_pseudo_label, spml_transition)
