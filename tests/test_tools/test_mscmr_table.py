@@ -1,14 +1,19 @@
 """tools/benchmark/mscmr_table.py: the table's configs share everything but
-the method, schedules rescale, and the whole table runs end to end on a
-2-volume MSCMR subset (2 iterations per config)."""
+the method, every method names an existing control row, schedules rescale,
+the statistics (mean / deviation over seeds, the paired difference to the
+control and its crossed-bootstrap interval) match hand-worked values, and
+the table runs end to end on a 2-volume MSCMR subset (2 iterations, 2
+seeds, 2 runs at once), reusing every finished (row, seed) on a re-run."""
 import importlib.util
 import json
+import math
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 
@@ -37,10 +42,65 @@ def cfg_of(row):
 def test_rows_baseline_first_and_ids():
     ids = [r['id'] for r in ROWS]
     assert ids[0] == 'pce' and ROWS[0]['baseline']
-    assert {
-        'urss', 'urss-drop0.3', 'urss-drop0.5', 'urss-shrink0.5',
-        'urss-shrink1.0'
+    variants = ('drop0.3', 'drop0.5', 'shrink0.5', 'shrink1.0')
+    assert {'urss', 'blpseg', 'pce-upernet'} | {
+        f'{m}-{v}'
+        for m in ('pce', 'urss') for v in variants
     } <= set(ids)
+    by_id = {r['id']: r for r in ROWS}
+    for v in variants:
+        assert by_id[f'pce-{v}']['section'] == 'robustness'
+        assert by_id[f'urss-{v}']['control'] == f'pce-{v}'
+    assert by_id['urss']['control'] == 'pce'
+    assert by_id['blpseg']['control'] == 'pce-upernet'
+    assert by_id['pce']['section'] == by_id['urss']['section'] == 'main'
+    # Sections in order: main, then robustness, then crf.
+    order = [tool.SECTIONS.index(r['section']) for r in ROWS]
+    assert order == sorted(order)
+
+
+def test_every_control_is_a_row_on_the_same_network():
+    by_id = {r['id']: r for r in ROWS}
+    for row in ROWS:
+        ctl = row['control']
+        if ctl is None:
+            continue
+        assert ctl in by_id, f'{row["id"]}: control {ctl} is not a row'
+        assert by_id[ctl]['method'].startswith('partial CE'), ctl
+        assert by_id[ctl]['labels'] == row['labels'], (row['id'], ctl)
+        if row['section'] != 'crf':
+            # Same backbone and decoder (heads differ only by their loss).
+            a, b = cfg_of(row).model, cfg_of(by_id[ctl]).model
+            assert a.backbone == b.backbone
+            keys = ('in_channels', 'in_index', 'channels')
+            assert [a.decode_head.get(k) for k in keys] == [
+                b.decode_head.get(k) for k in keys
+            ], (row['id'], ctl)
+
+
+def test_row_seeds():
+    main = dict(section='main', seed=0)
+    assert tool.row_seeds(main, 3) == [0, 1, 2]
+    assert tool.row_seeds(dict(section='robustness', seed=5), 3) == [5]
+    assert tool.row_seeds(dict(section='crf', seed=0), 3) == [0]
+
+
+def test_seed_goes_to_randomness_and_changes_the_hash():
+    row = ROWS[0]
+    opts = dict(cfg_options=[], data_root=None, nifti_root=None,
+                split='val', iters=None, threads=None)
+    a = tool.prepare_config(row, opts, 'w0', seed=0)
+    b = tool.prepare_config(row, opts, 'w1', seed=1)
+    assert (a.randomness.seed, b.randomness.seed) == (0, 1)
+    assert a.randomness.deterministic is False  # the rest kept
+    assert tool.config_hash(a) != tool.config_hash(b)
+    # work_dir is not part of the hash; the seed and the options are.
+    c = tool.prepare_config(row, opts, 'elsewhere', seed=0)
+    assert tool.config_hash(a) == tool.config_hash(c)
+    d = tool.prepare_config(
+        row, dict(opts, cfg_options=['train_dataloader.batch_size=2']), 'w0',
+        seed=0)
+    assert tool.config_hash(a) != tool.config_hash(d)
 
 
 @pytest.mark.parametrize('row', ROWS[1:], ids=lambda r: r['id'])
@@ -84,6 +144,115 @@ def test_split_is_one_override():
         img_path='img_dir/train', seg_map_path='ann_dir/train')
 
 
+def test_mean_sd_and_volume_mean_by_hand():
+    mean, sd, n = tool.mean_sd([0.6, 0.7, 0.8, None, float('nan')])
+    assert (mean, sd, n) == (pytest.approx(0.7), pytest.approx(0.1), 3)
+    mean, sd, n = tool.mean_sd([0.5])
+    assert mean == 0.5 and math.isnan(sd) and n == 1
+    assert tool.mean_sd([])[2] == 0
+    # A structure absent from a volume (NaN, None in JSON) is left out.
+    assert tool.volume_mean_dice(
+        dict(RV=0.5, Myo=None, LV=1.0)) == pytest.approx(0.75)
+    assert tool.volume_mean_dice(
+        dict(RV=0.5, Myo=float('nan'), LV=1.0)) == pytest.approx(0.75)
+
+
+def test_crossed_bootstrap_by_hand():
+    # One seed, volumes 0 and 1: resampled means 0, 0.5, 1 with
+    # probabilities 1/4, 1/2, 1/4, so the 2.5% / 97.5% points are 0 and 1.
+    assert tool.crossed_bootstrap([[0.0, 1.0]]) == (0.5, 0.0, 1.0)
+    # Two seeds that shift every volume alike: the seed is the unit; means
+    # 1, 2, 3 (1/4, 1/2, 1/4), not the narrower interval of 4 iid pairs.
+    assert tool.crossed_bootstrap([[1.0, 1.0], [3.0, 3.0]]) == (2.0, 1.0,
+                                                                3.0)
+    assert tool.crossed_bootstrap([[0.25] * 3] * 2) == (0.25, 0.25, 0.25)
+    # Row and control swapped: the interval is mirrored.
+    rng = np.random.default_rng(1)
+    d = rng.normal(0.02, 0.05, size=(3, 5))
+    m, lo, hi = tool.crossed_bootstrap(d)
+    m2, lo2, hi2 = tool.crossed_bootstrap(-d)
+    assert (m2, lo2, hi2) == pytest.approx((-m, -hi, -lo))
+    assert lo < m < hi
+    # The same draws as a naive loop over the (seed, volume) cells.
+    gen = np.random.default_rng(7)
+    rows = gen.integers(0, 3, size=(50, 3))
+    cols = gen.integers(0, 5, size=(50, 5))
+    means = [np.mean([d[i, j] for i in r for j in c])
+             for r, c in zip(rows, cols)]
+    assert tool.crossed_bootstrap(d, samples=50, seed=7) == pytest.approx(
+        (d.mean(), *np.percentile(means, [2.5, 97.5])))
+    with pytest.raises(ValueError, match='diff'):
+        tool.crossed_bootstrap(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match='level'):
+        tool.crossed_bootstrap(d, level=95)
+
+
+def fake_run(seed, per_volume, train_s=60.0):
+    """A finished (row, seed) result as run_row writes it."""
+    vols = [tool.volume_mean_dice(v) for v in per_volume.values()]
+    metrics = {f'vol/Dice_{s}': float(np.mean([v[s] for v in
+                                               per_volume.values()]))
+               for s in tool.STRUCTURES}
+    metrics.update({'vol/mDice3D': float(np.mean(vols)), 'mIoU': 50.0,
+                    'vol/num_volumes': len(vols)})
+    return dict(seed=seed, per_volume=per_volume, metrics=metrics,
+                train_s=train_s, s_per_iter=0.5, iters=240, batch=8,
+                crop=[161, 161], threads=1)
+
+
+def flat(value):
+    return dict(RV=value, Myo=value, LV=value)
+
+
+def test_paired_difference_and_table_by_hand():
+    # Control: seeds 0, 1, 2; the method: seeds 0 and 1, each volume 0.05
+    # (seed 0) and 0.15 (seed 1) above the control's.
+    ctl_runs = [fake_run(s, dict(A=flat(0.6 + 0.1 * s), B=flat(0.5)))
+                for s in (0, 1, 2)]
+    row_runs = [fake_run(0, dict(A=flat(0.65), B=flat(0.55)), 90.0),
+                fake_run(1, dict(A=flat(0.85), B=flat(0.65)), 90.0)]
+    seeds, vols, diff = tool.paired_grid(
+        {r['seed']: r for r in row_runs}, {r['seed']: r for r in ctl_runs})
+    assert seeds == [0, 1] and vols == ['A', 'B']
+    np.testing.assert_allclose(diff, [[0.05, 0.05], [0.15, 0.15]])
+    rows = [
+        dict(id='pce', method='partial CE', labels='scribbles',
+             baseline=True, section='main', control=None, no_control=False,
+             runs=ctl_runs),
+        dict(id='m', method='M', labels='scribbles', baseline=False,
+             section='main', control='pce', no_control=False,
+             runs=row_runs),
+        dict(id='n', method='N', labels='scribbles', baseline=False,
+             section='main', control=None, no_control=True,
+             runs=row_runs[:1]),
+        dict(id='m-drop0.3', method='M', labels='drop 0.3', baseline=False,
+             section='robustness', control='pce-drop0.3', no_control=False,
+             runs=row_runs[:1]),
+    ]
+    info = dict(split='val', machine='x', cpus=2, torch='t', load='0.0',
+                date='d', jobs=2, wall_s=600.0)
+    table = tool.make_table(rows, info)
+    line = next(x for x in table.splitlines() if x.startswith('| m (control'))
+    cells = [c.strip() for c in line.split('|')[1:-1]]
+    # seeds, RV, Myo, LV, mean Dice (mean of 0.60 and 0.75, sd 0.106),
+    # paired difference (means 0.05 / 0.15 per seed: crossed bootstrap
+    # interval [0.05, 0.15]), mIoU, time (1.5 min), s/iter, 90 / 60 s.
+    assert cells[3:] == [
+        '2', '0.675 ± 0.106', '0.675 ± 0.106', '0.675 ± 0.106',
+        '0.675 ± 0.106', '+0.100 [+0.050, +0.150] (2x2)', '50.0 ± 0.0',
+        '1.5', '0.50', '1.50'
+    ]
+    pce = next(x for x in table.splitlines() if x.startswith('| pce |'))
+    # control per seed: 0.55, 0.60, 0.65
+    assert '| 3 | 0.600 ± 0.050 |' in pce and '| - |' in pce
+    assert 'n/a (no benchmark.control)' in table
+    assert 'n/a (no pce-drop0.3 row)' in table
+    assert table.index('## Main comparison') < table.index('## Robustness')
+    assert '## Test-time dense CRF' not in table  # no row in that section
+    assert 'crossed bootstrap (10000 draws' in table
+    assert '2 run(s) at once' in table and '10.0 min wall' in table
+
+
 def test_unknown_row_and_missing_split_are_errors(tmp_path):
     with pytest.raises(SystemExit, match='unknown row id'):
         tool.main(['--only', 'nope'])
@@ -98,14 +267,20 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path):
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_table_end_to_end_on_two_volumes(tmp_path):
+    # Two seeds of the main rows pce and urss, one of their drop0.3 rows,
+    # two runs at once (6 runs of 2 iterations); then the same command
+    # again, which reuses all six.
     from mmscribble.datasets.converters.mscmr import convert_mscmr
     data = str(tmp_path / 'mscmr')
     convert_mscmr(MSCMR, data, subjects=SUBJECTS)
     out = str(tmp_path / 'table.md')
+    ids = ['pce', 'urss', 'pce-drop0.3', 'urss-drop0.3']
     cmd = [
         sys.executable, 'tools/benchmark/mscmr_table.py', '--data-root', data,
-        '--nifti-root', MSCMR, '--iters', '2', '--work-dir',
-        str(tmp_path / 'work'), '--out', out, '--threads', '1',
+        '--nifti-root', MSCMR, '--iters', '2', '--seeds', '2', '--jobs', '2',
+        '--work-dir',
+        str(tmp_path / 'work'), '--out', out, '--threads', '1'
+    ] + [a for i in ids for a in ('--only', i)] + [
         '--cfg-options', 'train_dataloader.batch_size=2',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
@@ -124,23 +299,53 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     # URSS switched its self-supervision on at half of the 2 iterations.
     assert 'PhaseSwitchHook: iter 1: decode_head.loss_eigen' in log
     table = open(out).read()
-    number = r'\| (\d\.\d{3}|n/a) '
-    for row in ROWS:
-        line = re.search(rf'^\| {re.escape(row["id"])} \|.*$', table,
-                         re.MULTILINE)
-        assert line, (row['id'], table)
-        assert re.search(number * 4, line.group(0)), line.group(0)
+    for rid, seeds in (('pce', 2), ('urss', 2), ('pce-drop0.3', 1),
+                       ('urss-drop0.3', 1)):
+        line = re.search(rf'^\| {re.escape(rid)}( \(control [\w.-]+\))? '
+                         rf'\|.*$', table, re.MULTILINE)
+        assert line, (rid, table)
+        cells = [c.strip() for c in line.group(0).split('|')[1:-1]]
+        assert cells[3] == str(seeds), line.group(0)
+        pm = r'(\d\.\d{3}( ± \d\.\d{3})?|n/a)'
+        assert all(re.fullmatch(pm, c) for c in cells[4:8]), cells
+        if rid.startswith('urss'):
+            # paired to its control over (seeds x 1 volume)
+            assert re.fullmatch(
+                r'[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] '
+                rf'\({seeds}x1\)', cells[8]), cells[8]
+    assert table.index('## Main comparison') < table.index('## Robustness')
     assert 'partial CE 0.385' in table and 'ZScribbleSeg 0.870' in table
     results = json.load(open(osp.splitext(out)[0] + '.json'))
-    assert [r['id'] for r in results['rows']] == [r['id'] for r in ROWS]
+    assert [r['id'] for r in results['rows']] == ['pce', 'urss',
+                                                  'pce-drop0.3',
+                                                  'urss-drop0.3']
     for row in results['rows']:
-        res = row['result']
-        assert res['iters'] == 2 and res['train_s'] > 0
-        assert res['metrics']['vol/num_volumes'] == 1
-        assert {
-            'vol/Dice_RV', 'vol/Dice_Myo', 'vol/Dice_LV', 'vol/mDice3D', 'mIoU'
-        } <= set(res['metrics'])
-    # The drop / shrink labels were written next to the training labels.
-    for variant in ('drop0.3', 'drop0.5', 'shrink0.5', 'shrink1.0'):
-        folder = osp.join(data, 'ann_dir', f'train_{variant}')
-        assert len(os.listdir(folder)) == 10
+        assert [res['seed'] for res in row['runs']] == (
+            [0, 1] if row['section'] == 'main' else [0])
+        for res in row['runs']:
+            assert res['iters'] == 2 and res['train_s'] > 0
+            assert res['metrics']['vol/num_volumes'] == 1
+            assert list(res['per_volume']) == ['subject29_DE']
+            assert set(res['per_volume']['subject29_DE']) == {
+                'RV', 'Myo', 'LV'
+            }
+            assert {
+                'vol/Dice_RV', 'vol/Dice_Myo', 'vol/Dice_LV', 'vol/mDice3D',
+                'mIoU'
+            } <= set(res['metrics'])
+            assert osp.isfile(
+                osp.join(tmp_path, 'work', row['id'], f'seed{res["seed"]}',
+                         'result.json'))
+    # The drop labels were written next to the training labels.
+    folder = osp.join(data, 'ann_dir', 'train_drop0.3')
+    assert len(os.listdir(folder)) == 10
+    # Re-run: every (row, seed) is reused, the table is the same numbers.
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert log.count(': reused ') == 6, log[-3000:]
+    assert 'seed 0: configs/' not in log  # nothing trained
+    again = open(out).read()
+    assert [x for x in again.splitlines() if x.startswith('|')
+            ] == [x for x in table.splitlines() if x.startswith('|')]

@@ -13,22 +13,47 @@ results next to it (same name, ``.json``).
 
 Usage::
 
-    OMP_NUM_THREADS=2 python tools/benchmark/mscmr_table.py
+    OMP_NUM_THREADS=1 python tools/benchmark/mscmr_table.py --seeds 3 \\
+        --jobs 2 --threads 1
     python tools/benchmark/mscmr_table.py --only pce --only urss --iters 20
-    python tools/benchmark/mscmr_table.py --split val \\
-        --work-dir work_dirs/benchmark/mscmr \\
-        --out work_dirs/benchmark/mscmr_table.md
+    python tools/benchmark/mscmr_table.py --section main --seeds 3
 
 Row ids are the config's method prefix, plus the label variant:
 ``pce``, ``urss``, ``urss-drop0.3``, ``blpseg``, ...; ``--list`` prints
 them. A config whose head is not registered (a method still being
 written) is reported and skipped.
 
-Method: every config runs in its own freshly spawned process (no state
-shared between rows), through mmengine's ``Runner``: ``runner.train()``
-(timed; model building and weight loading excluded) then
-``runner.test()`` on the split. No validation during training. The
-split is set with the same keys as ``--cfg-options
+Sections. A config's ``benchmark`` dict says what the table does with it:
+``section`` is ``'main'`` (the default; trained with ``--seeds`` seeds),
+``'robustness'`` (the default of drop / shrink label variants) or
+``'crf'`` (test-time CRF rows), both trained with one seed; ``control``
+names the row id of partial CE on the same network (``'pce'`` for URSS,
+``'pce-upernet'`` for BLPSeg). A variant row's control is the control's
+same variant (``urss-drop0.3`` -> ``pce-drop0.3``).
+
+Seeds. Seed ``k`` of a row (``k = 0 .. N-1``) trains with
+``randomness.seed`` = the config's seed + ``k``, in
+``WORK_DIR/<row>/seed<s>``. A (row, seed) whose ``result.json`` was written
+for the same prepared config (a hash of it), ``--iters``, ``--split`` and
+seed is reused, not retrained (``--no-reuse`` retrains).
+
+Statistics. Per row: mean and sample standard deviation over seeds of
+the per-volume mean Dice (and of each structure) averaged over the
+volumes of the split. Per row with a control: the paired difference of the
+per-volume mean Dice (mean over RV, Myo, LV of one volume) to the control
+over the (seed, volume) pairs both have, mean and a 95% interval from a
+crossed bootstrap (seeds and volumes resampled independently, with
+replacement, 10000 times, numpy generator seed 0; percentile interval),
+so that a seed that shifts every volume counts as one draw, not five.
+
+Method: every (row, seed) runs in its own freshly spawned process (no
+state shared between runs), through mmengine's ``Runner``:
+``runner.train()`` (timed; model building and weight loading excluded)
+then ``runner.test()`` on the split. ``--jobs J`` runs J of them at once
+(with ``--threads`` torch threads each). No validation during training.
+Every path a row reads (data, split, meta file, NIfTI root, weights) is
+checked for every row before the first one trains. The split is set with
+the same keys as ``--cfg-options
 test_dataloader.dataset.ann_file=splits/X.txt
 test_dataloader.dataset.data_prefix.img_path=img_dir/X
 test_dataloader.dataset.data_prefix.seg_map_path=ann_dir/X``. ``--iters N``
@@ -38,6 +63,7 @@ the phase switch at half the schedule.
 """
 import argparse
 import glob
+import hashlib
 import json
 import math
 import os
@@ -45,8 +71,10 @@ import os.path as osp
 import platform
 import re
 import sys
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 # harness.py sits beside this script; loaded from another directory
 # (speed_table.py, the tests) this one may not be on sys.path yet.
@@ -65,6 +93,14 @@ PUBLISHED = (('partial CE', 0.385), ('CycleMix', 0.800), ('ZScribbleSeg',
                                                           0.870))
 _VARIANT = re.compile(
     r'^(?P<base>.+)_(?P<kind>drop|shrink)(?P<ratio>[0-9.]+)$')
+SECTIONS = ('main', 'robustness', 'crf')
+SECTION_TITLES = dict(
+    main='Main comparison',
+    robustness='Robustness: dropped and shrunk scribbles (one seed)',
+    crf='Test-time dense CRF (one seed)')
+# Crossed bootstrap of the paired difference: resamples and generator seed.
+BOOT_SAMPLES = 10000
+BOOT_SEED = 0
 
 
 def parse_args(argv=None):
@@ -118,10 +154,30 @@ def parse_args(argv=None):
         help='torch threads per run (default: torch\'s, i.e. '
         'OMP_NUM_THREADS)')
     parser.add_argument(
+        '--seeds',
+        type=int,
+        default=3,
+        help='seeds per row of the main section (default 3); robustness '
+        'and CRF rows train one')
+    parser.add_argument(
+        '--section',
+        action='append',
+        default=None,
+        choices=SECTIONS,
+        help='run only the rows of this section (repeatable)')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='(row, seed) runs trained at once, each in its own process '
+        '(default 1); with --threads 1 on a 2-core machine, --jobs 2')
+    parser.add_argument(
         '--reuse',
-        action='store_true',
-        help='keep the result.json of rows already run with the same '
-        'iterations and split instead of training again')
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='keep the result.json of (row, seed) runs already done with '
+        'the same prepared config, iterations, split and seed (default); '
+        '--no-reuse trains them again')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -134,6 +190,10 @@ def parse_args(argv=None):
         parser.error('--iters must be a positive int')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be a positive int')
+    if args.seeds < 1:
+        parser.error('--seeds must be a positive int')
+    if args.jobs < 1:
+        parser.error('--jobs must be a positive int')
     if not re.fullmatch(r'[\w.-]+', args.split):
         parser.error(f'--split must be a split name, got {args.split!r}')
     return args
@@ -160,14 +220,35 @@ def discover(configs=None):
         cfg = Config.fromfile(path)
         meta = cfg.get('benchmark', None) or {}
         stem = osp.splitext(osp.basename(path))[0]
+        rid = row_id(path)
+        variant = rid[len(stem.split('_')[0]):]  # '', '-drop0.3', ...
+        section = meta.get('section') or ('robustness'
+                                          if variant else 'main')
+        if section not in SECTIONS:
+            raise ValueError(f'{path}: benchmark.section must be one of '
+                             f'{SECTIONS}, got {section!r}')
+        control = meta.get('control')
+        if control is not None and not isinstance(control, str):
+            raise ValueError(f'{path}: benchmark.control must be a row id '
+                             f'string or None, got {control!r}')
+        if control:
+            control += variant
         rows.append(
             dict(
-                id=row_id(path),
+                id=rid,
                 config=osp.relpath(osp.abspath(path), ROOT),
                 method=meta.get('method',
                                 stem.split('_')[0]),
                 labels=meta.get('labels', 'scribbles'),
-                baseline=bool(meta.get('baseline', False))))
+                baseline=bool(meta.get('baseline', False)),
+                section=section,
+                control=None if control == rid else control,
+                # A method that does not name its control (partial CE rows
+                # and controls say control=None).
+                no_control=not meta.get('baseline', False) and
+                'control' not in meta,
+                seed=int((cfg.get('randomness', None) or {}).get('seed')
+                         or 0)))
     ids = [r['id'] for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -177,9 +258,16 @@ def discover(configs=None):
     if sum(r['baseline'] for r in rows) > 1:
         raise ValueError('more than one config sets benchmark.baseline=True: '
                          f'{[r["config"] for r in rows if r["baseline"]]}')
-    rows.sort(
-        key=lambda r: (not r['baseline'], r['labels'] != 'scribbles', r['id']))
+    rows.sort(key=lambda r: (SECTIONS.index(r['section']), not r[
+        'baseline'], r['labels'] != 'scribbles', r['id']))
     return rows
+
+
+def row_seeds(row, seeds):
+    """The seeds a row trains: ``seeds`` of them in the main section, one
+    elsewhere, counted from the config's ``randomness.seed``."""
+    n = seeds if row['section'] == 'main' else 1
+    return [row['seed'] + k for k in range(n)]
 
 
 def scale_schedule(cfg, iters):
@@ -225,8 +313,9 @@ def _evaluators(cfg):
     return ev if isinstance(ev, (list, tuple)) else [ev]
 
 
-def prepare_config(row, args, work_dir):
-    """Load a row's config with the table's overrides applied."""
+def prepare_config(row, args, work_dir, seed=None):
+    """Load a row's config with the table's overrides applied; ``seed``
+    (default: the config's) goes to ``randomness.seed``."""
     from mmengine.config import Config, DictAction
     cfg = Config.fromfile(osp.join(ROOT, row['config']))
     if args['cfg_options']:
@@ -247,10 +336,21 @@ def prepare_config(row, args, work_dir):
                 ev['nifti_root'] = args['nifti_root']
     if args['iters']:
         scale_schedule(cfg, args['iters'])
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness', None) or {}, seed=seed)
     # Scored once, after training, by runner.test().
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.work_dir = work_dir
     return cfg
+
+
+def config_hash(cfg):
+    """SHA-1 of a prepared config without its work_dir: a (row, seed) run is
+    reused only for the same config."""
+    data = cfg.to_dict()
+    data.pop('work_dir', None)
+    text = json.dumps(data, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def ensure_train_labels(cfg, config):
@@ -301,7 +401,7 @@ def run_row(row, args, queue):
         from mmengine.runner import Runner
 
         import mmscribble  # noqa: F401  (registers the components)
-        cfg = prepare_config(row, args, row['work_dir'])
+        cfg = prepare_config(row, args, row['work_dir'], row['run_seed'])
         runner = Runner.from_cfg(cfg)
         start, cpu_start = time.perf_counter(), time.process_time()
         runner.train()
@@ -309,8 +409,17 @@ def run_row(row, args, queue):
         cpu_s = time.process_time() - cpu_start
         metrics = runner.test()
         iter_times = runner.message_hub.get_scalar('train/time').data[0]
+        per_volume = {}
+        for metric in runner.test_loop.evaluator.metrics:
+            per_volume.update(getattr(metric, 'per_volume', None) or {})
         queue.put(
             dict(
+                seed=row['run_seed'],
+                per_volume={
+                    v: {k: float(d)
+                        for k, d in dice.items()}
+                    for v, dice in per_volume.items()
+                },
                 train_s=train_s,
                 cpu_s=cpu_s,
                 s_per_iter=float(sorted(iter_times)[len(iter_times) // 2]),
@@ -348,49 +457,221 @@ def _clean(value):
     return value
 
 
-def make_table(rows, info):
-    """Markdown of the results; ``rows`` carry their ``result``."""
-    base = next(
-        (r
-         for r in rows if r['baseline'] and 'metrics' in r.get('result', {})),
-        None)
-    lines = [
-        f'# MSCMR scribble benchmark: split `{info["split"]}`', '',
-        '| row | method | labels | RV | Myo | LV | mean Dice | mIoU (%) '
-        '| train time (min) | s / iter | time vs baseline |',
-        '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-        '| ---: |'
+def _finite(value):
+    return value is not None and not (isinstance(value, float)
+                                      and math.isnan(value))
+
+
+def volume_mean_dice(dice):
+    """Mean Dice of one volume over its structures; a structure absent from
+    prediction and label (NaN, or None once written to JSON) is left out,
+    as ``VolumeDiceMetric`` leaves it out of the structure's mean."""
+    vals = [d for d in dice.values() if _finite(d)]
+    return sum(vals) / len(vals) if vals else float('nan')
+
+
+def mean_sd(values):
+    """``(mean, sample standard deviation, n)`` of the finite ``values``;
+    the deviation is NaN for fewer than two values."""
+    vals = [float(v) for v in values if _finite(v)]
+    n = len(vals)
+    if not n:
+        return float('nan'), float('nan'), 0
+    mean = sum(vals) / n
+    sd = math.sqrt(sum((v - mean)**2
+                       for v in vals) / (n - 1)) if n > 1 else float('nan')
+    return mean, sd, n
+
+
+def paired_grid(runs, control_runs):
+    """Differences of per-volume mean Dice, row minus control.
+
+    Args:
+        runs, control_runs (dict): ``{seed: result}``, each result with
+            ``per_volume`` (``{volume: {structure: dice}}``).
+
+    Returns:
+        tuple: ``(seeds, volumes, diff)``: the seeds both ran, the volumes
+        every one of those runs scored with a finite mean on both sides (in
+        the order of the first run), and ``diff`` of shape
+        ``(len(seeds), len(volumes))``.
+    """
+    import numpy as np
+    seeds = sorted(set(runs) & set(control_runs))
+    if not seeds:
+        return [], [], np.zeros((0, 0))
+    means = {}
+    for seed in seeds:
+        for side, res in (('row', runs[seed]), ('ctl', control_runs[seed])):
+            for vol, dice in (res.get('per_volume') or {}).items():
+                means[side, seed, vol] = volume_mean_dice(dice)
+    first = list((runs[seeds[0]].get('per_volume') or {}))
+    volumes = [
+        v for v in first
+        if all(_finite(means.get((side, s, v))) for s in seeds
+               for side in ('row', 'ctl'))
     ]
-    for r in rows:
-        res = r.get('result', {})
-        head = f'| {r["id"]} | {r["method"]} | {r["labels"]} '
-        if 'metrics' not in res:
-            why = res.get('skipped') or 'failed (see the JSON and the log)'
-            lines.append(head + f'| {why} | | | | | | | |')
+    diff = np.array([[means['row', s, v] - means['ctl', s, v]
+                      for v in volumes] for s in seeds],
+                    dtype=np.float64).reshape(len(seeds), len(volumes))
+    return seeds, volumes, diff
+
+
+def crossed_bootstrap(diff, samples=BOOT_SAMPLES, seed=BOOT_SEED,
+                      level=0.95):
+    """Mean of a (seed, volume) grid of paired differences and its
+    percentile interval from a crossed bootstrap.
+
+    Each of ``samples`` draws resamples the S seeds (rows of ``diff``) and,
+    independently, the V volumes (columns), both with replacement, and
+    takes the mean over the S x V crossed cells; the interval is the
+    ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles of those means
+    (numpy's linear interpolation). Resampling seeds as units keeps a seed
+    that moves every volume from counting as V independent draws.
+
+    Args:
+        diff (array-like): ``(S, V)`` differences, S, V >= 1.
+        samples (int): bootstrap draws.
+        seed (int): seed of the numpy generator (fixed: the same numbers
+            give the same interval).
+        level (float): coverage in (0, 1).
+
+    Returns:
+        tuple[float, float, float]: ``(mean, low, high)``.
+    """
+    import numpy as np
+    d = np.asarray(diff, dtype=np.float64)
+    if d.ndim != 2 or d.size == 0:
+        raise ValueError(f'diff must be a non-empty (seeds, volumes) grid, '
+                         f'got shape {d.shape}')
+    if not 0 < level < 1:
+        raise ValueError(f'level must be in (0, 1), got {level}')
+    rng = np.random.default_rng(seed)
+    num_s, num_v = d.shape
+    rows = rng.integers(0, num_s, size=(samples, num_s))
+    cols = rng.integers(0, num_v, size=(samples, num_v))
+    means = d[rows[:, :, None], cols[:, None, :]].mean(axis=(1, 2))
+    low, high = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return float(d.mean()), float(low), float(high)
+
+
+def row_runs(row):
+    """``{seed: result}`` of a row's finished runs."""
+    return {
+        res['seed']: res
+        for res in row.get('runs', []) if 'metrics' in res
+    }
+
+
+def row_summary(row, by_id):
+    """Means and deviations over seeds, and the paired difference to the
+    row's control: what one line of the table shows."""
+    runs = row_runs(row)
+    out = dict(seeds=sorted(runs), n=len(runs))
+    for key in [f'vol/Dice_{s}' for s in STRUCTURES] + ['vol/mDice3D',
+                                                        'mIoU']:
+        out[key] = mean_sd(r['metrics'].get(key) for r in runs.values())
+    out['train_s'] = mean_sd(r['train_s'] for r in runs.values())[0]
+    out['s_per_iter'] = mean_sd(r['s_per_iter'] for r in runs.values())[0]
+    ctl = row.get('control')
+    if not ctl:
+        out['delta'] = 'no benchmark.control' if row.get(
+            'no_control') else None
+    elif ctl not in by_id:
+        out['delta'] = f'no {ctl} row'
+    else:
+        seeds, volumes, diff = paired_grid(runs, row_runs(by_id[ctl]))
+        if diff.size == 0:
+            out['delta'] = f'{ctl} not run'
+        else:
+            mean, low, high = crossed_bootstrap(diff)
+            out['delta'] = dict(
+                mean=mean, low=low, high=high, seeds=len(seeds),
+                volumes=len(volumes))
+    return out
+
+
+def _pm(stat, spec='.3f'):
+    mean, sd, n = stat
+    if not n:
+        return 'n/a'
+    if n < 2:
+        return format(mean, spec)
+    return f'{format(mean, spec)} ± {format(sd, spec)}'
+
+
+def _delta(delta):
+    if delta is None:
+        return '-'
+    if isinstance(delta, str):
+        return f'n/a ({delta})'
+    return (f'{delta["mean"]:+.3f} [{delta["low"]:+.3f}, '
+            f'{delta["high"]:+.3f}] ({delta["seeds"]}x{delta["volumes"]})')
+
+
+def make_table(rows, info):
+    """Markdown of the results, one table per section; ``rows`` carry their
+    ``runs`` (or ``skipped``)."""
+    by_id = {r['id']: r for r in rows}
+    summaries = {r['id']: row_summary(r, by_id) for r in rows}
+    base = next((r for r in rows
+                 if r['baseline'] and summaries[r['id']]['n']), None)
+    lines = [f'# MSCMR scribble benchmark: split `{info["split"]}`']
+    for section in SECTIONS:
+        part = [r for r in rows if r['section'] == section]
+        if not part:
             continue
-        m = res['metrics']
-        dice = [m.get(f'vol/Dice_{s}') for s in STRUCTURES]
-        ratio = res['train_s'] / base['result']['train_s'] if base else None
-        lines.append(head + ''.join(f'| {_fmt(d, ".3f")} ' for d in dice) +
-                     f'| {_fmt(m.get("vol/mDice3D"), ".3f")} '
-                     f'| {_fmt(m.get("mIoU"), ".1f")} '
-                     f'| {res["train_s"] / 60:.1f} '
-                     f'| {res["s_per_iter"]:.2f} '
-                     f'| {_fmt(ratio, ".2f")} |')
-    done = [r['result'] for r in rows if 'metrics' in r.get('result', {})]
+        lines += [
+            '', f'## {SECTION_TITLES[section]}', '',
+            '| row | method | labels | seeds | RV | Myo | LV | mean Dice '
+            '| vs control: paired diff. [95% CI] (seeds x volumes) '
+            '| mIoU (%) | train time (min) | s / iter | time vs baseline |',
+            '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- '
+            '| ---: | ---: | ---: | ---: |'
+        ]
+        for r in part:
+            sm = summaries[r['id']]
+            ctl = f' (control {r["control"]})' if r.get('control') else ''
+            head = f'| {r["id"]}{ctl} | {r["method"]} | {r["labels"]} '
+            if not sm['n']:
+                why = r.get('skipped') or 'failed (see the JSON and the log)'
+                lines.append(head + f'| 0 | {why} | | | | | | | | |')
+                continue
+            ratio = sm['train_s'] / summaries[base['id']]['train_s'] \
+                if base else None
+            lines.append(
+                head + f'| {sm["n"]} ' +
+                ''.join(f'| {_pm(sm[f"vol/Dice_{s}"])} '
+                        for s in STRUCTURES) +
+                f'| {_pm(sm["vol/mDice3D"])} | {_delta(sm["delta"])} '
+                f'| {_pm(sm["mIoU"], ".1f")} '
+                f'| {sm["train_s"] / 60:.1f} '
+                f'| {sm["s_per_iter"]:.2f} '
+                f'| {_fmt(ratio, ".2f")} |')
+    done = [res for r in rows for res in r.get('runs', [])
+            if 'metrics' in res]
     lines.append('')
     if done:
         first = done[0]
         vols = first['metrics'].get('vol/num_volumes')
         lines.append(
             f'Dice: per 3-D volume on the original voxel grid, averaged over '
-            f'{_fmt(vols, ".0f")} volumes; mIoU over all slices. Training: '
+            f'{_fmt(vols, ".0f")} volumes, then mean ± sample standard '
+            'deviation over the seeds (seeds = the config\'s seed + 0, 1, '
+            '...); mIoU over all slices. Paired diff.: per-volume mean Dice '
+            '(over RV, Myo, LV) of the row minus that of its control (partial '
+            'CE on the same network) over the (seed, volume) pairs both ran; '
+            f'95% percentile interval of a crossed bootstrap ({BOOT_SAMPLES} '
+            'draws resampling seeds and volumes independently, generator '
+            f'seed {BOOT_SEED}). Training: '
             f'{first["iters"]} iterations of batch {first["batch"]}, crop '
             f'{"x".join(str(c) for c in first["crop"])}, '
-            f'{first["threads"]} torch thread(s); time vs baseline = '
-            'training wall time / that of the baseline row; all rows '
-            f'together: {sum(r["train_s"] for r in done) / 60:.1f} min of '
-            'training.')
+            f'{first["threads"]} torch thread(s), {info.get("jobs", 1)} '
+            'run(s) at once; train time = mean per seed; time vs baseline = '
+            'that / the baseline row\'s; all runs together: '
+            f'{sum(r["train_s"] for r in done) / 60:.1f} min of training'
+            + (f', {info["wall_s"] / 60:.1f} min wall for the whole table'
+               if info.get('wall_s') else '') + '.')
     lines.append(f'Machine: {info["machine"]}, {info["cpus"]} CPUs, torch '
                  f'{info["torch"]}, load average {info["load"]} at start '
                  f'({info["date"]}).')
@@ -429,7 +710,8 @@ def main(argv=None):
     rows = discover(args.configs)
     if args.list:
         for r in rows:
-            print(f'{r["id"]:<20} {r["config"]}')
+            ctl = f'  control {r["control"]}' if r['control'] else ''
+            print(f'{r["id"]:<20} {r["section"]:<11} {r["config"]}{ctl}')
         return 0
     if args.only:
         known = [r['id'] for r in rows]
@@ -438,6 +720,8 @@ def main(argv=None):
             raise SystemExit(f'--only {unknown}: unknown row id(s); known: '
                              f'{known}')
         rows = [r for r in rows if r['id'] in args.only]
+    if args.section:
+        rows = [r for r in rows if r['section'] in args.section]
     opts = dict(
         cfg_options=args.cfg_options,
         data_root=args.data_root,
@@ -446,8 +730,10 @@ def main(argv=None):
         iters=args.iters,
         threads=args.threads)
     info = machine_info(args.split)
+    info['jobs'] = args.jobs
 
     import mmscribble  # noqa: F401  (registers the heads)
+    from mmscribble.utils.run_paths import check_run_paths
     for r in rows:
         cfg = prepare_config(r, opts, '')
         split_file = osp.join(cfg.test_dataloader.dataset.data_root,
@@ -457,51 +743,76 @@ def main(argv=None):
                              f'{split_file} not found')
         ok, head = _head_available(cfg)
         if not ok:
-            r['result'] = dict(skipped=f'not run: {head} not registered')
+            r['skipped'] = f'not run: {head} not registered'
             print(f'[skip] {r["id"]}: {head} is not registered', flush=True)
             continue
         written = ensure_train_labels(cfg, r['config'])
         if written:
             print(f'[labels] wrote {written}', flush=True)
+        # Every row's data, metric and weights paths, before any training.
+        check_run_paths(cfg, ('train', 'test'),
+                        what=f'row {r["id"]} ({r["config"]})')
+
+    # (row, seed) runs: reused when done for the same prepared config.
+    todo = []
+    for r in rows:
+        r['runs'] = []
+        if 'skipped' in r:
+            continue
+        for seed in row_seeds(r, args.seeds):
+            work_dir = osp.join(args.work_dir, r['id'], f'seed{seed}')
+            key = dict(
+                iters=args.iters,
+                split=args.split,
+                seed=seed,
+                config=config_hash(prepare_config(r, opts, '', seed)))
+            done_file = osp.join(work_dir, 'result.json')
+            if args.reuse and osp.isfile(done_file):
+                old = _read_json(done_file)
+                if old.get('key') == key and 'metrics' in old:
+                    r['runs'].append(old)
+                    print(f'{r["id"]} seed {seed}: reused {done_file}',
+                          flush=True)
+                    continue
+            todo.append((r, dict(r, run_seed=seed, work_dir=work_dir), key,
+                         done_file))
 
     out_json = osp.splitext(args.out)[0] + '.json'
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    failed = 0
-    for i, r in enumerate(rows, start=1):
-        if 'result' in r:
-            continue
-        r['work_dir'] = osp.join(args.work_dir, r['id'])
-        done_file = osp.join(r['work_dir'], 'result.json')
-        key = dict(iters=args.iters, split=args.split)
-        if args.reuse and osp.isfile(done_file):
-            old = _read_json(done_file)
-            if old.get('key') == key and 'metrics' in old:
-                r['result'] = old
+    lock = threading.Lock()
+    failed = []
+
+    def one(i, item):
+        r, run, key, done_file = item
+        tag = f'[{i}/{len(todo)}] {r["id"]} seed {run["run_seed"]}'
+        print(f'{tag}: {r["config"]}', flush=True)
+        res = measure(run, opts)
+        res['key'] = key
+        res.setdefault('seed', run['run_seed'])
+        os.makedirs(run['work_dir'], exist_ok=True)
+        _write_json(done_file, res)
+        with lock:
+            r['runs'].append(res)
+            if 'error' in res:
+                failed.append(tag)
+                print(f'{tag} FAILED:\n{res["error"]}', file=sys.stderr,
+                      flush=True)
+            else:
                 print(
-                    f'[{i}/{len(rows)}] {r["id"]}: reused {done_file}',
+                    f'{tag}: mean Dice '
+                    f'{_fmt(res["metrics"].get("vol/mDice3D"), ".3f")}, '
+                    f'train {res["train_s"]:.0f} s '
+                    f'({res["s_per_iter"]:.2f} s/iter)',
                     flush=True)
-                continue
-        print(f'[{i}/{len(rows)}] {r["id"]}: {r["config"]}', flush=True)
-        r['result'] = measure(r, opts)
-        r['result']['key'] = key
-        os.makedirs(r['work_dir'], exist_ok=True)
-        _write_json(done_file, r['result'])
-        if 'error' in r['result']:
-            failed += 1
-            print(
-                f'[{i}/{len(rows)}] {r["id"]} FAILED:\n'
-                f'{r["result"]["error"]}',
-                file=sys.stderr,
-                flush=True)
-        else:
-            res = r['result']
-            print(
-                f'[{i}/{len(rows)}] {r["id"]}: mean Dice '
-                f'{_fmt(res["metrics"].get("vol/mDice3D"), ".3f")}, '
-                f'train {res["train_s"]:.0f} s '
-                f'({res["s_per_iter"]:.2f} s/iter)',
-                flush=True)
-        _write_json(out_json, dict(info=info, rows=rows))
+            _write_json(out_json, dict(info=info, rows=rows))
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(lambda a: one(*a), enumerate(todo, start=1)))
+    if todo:
+        info['wall_s'] = time.perf_counter() - start
+    for r in rows:
+        r['runs'].sort(key=lambda res: res.get('seed', 0))
 
     table = make_table(rows, info)
     with open(args.out, 'w') as f:

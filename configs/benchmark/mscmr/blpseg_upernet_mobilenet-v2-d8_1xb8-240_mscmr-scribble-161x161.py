@@ -52,4 +52,8 @@ model = dict(
         self_training=False,
         self_training_threshold=0.9,
         self_training_mode='replace'))
-benchmark = dict(method='BLPSeg', labels='scribbles', baseline=False)
+benchmark = dict(
+    method='BLPSeg',
+    labels='scribbles',
+    baseline=False,
+    control='pce-upernet')

@@ -11,5 +11,10 @@ model = dict(
         use_lam=False,
         loss_decode=dict(
             _delete_=True, type='PartialCrossEntropyLoss', loss_weight=1.0)))
+# A control itself: no control of its own (BLPSeg's control='pce-upernet'
+# would otherwise be inherited).
 benchmark = dict(
-    method='partial CE, BLPSeg decoder', labels='scribbles', baseline=False)
+    method='partial CE, BLPSeg decoder',
+    labels='scribbles',
+    baseline=False,
+    control=None)

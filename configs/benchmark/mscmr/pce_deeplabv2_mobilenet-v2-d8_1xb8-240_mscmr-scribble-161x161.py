@@ -91,5 +91,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
 randomness = dict(seed=0, deterministic=False)
 # Read by tools/benchmark/mscmr_table.py: the row name, the labels trained
-# on and whether this row is the reference of the time ratios.
+# on and whether this row is the reference of the time ratios. A method's
+# config adds control='<row id>' (partial CE on the method's own network:
+# 'pce' for a DeepLabV2 head, 'pce-upernet' for BLPSeg's decoder) and may
+# set section='main' / 'robustness' / 'crf' (docs/benchmarks.md).
 benchmark = dict(method='partial CE', labels='scribbles', baseline=True)

@@ -83,4 +83,5 @@ custom_hooks = [
                 set={'decode_head.loss_eigen.loss_weight': omega2})
         ])
 ]
-benchmark = dict(method='URSS', labels='scribbles', baseline=False)
+benchmark = dict(
+    method='URSS', labels='scribbles', baseline=False, control='pce')
