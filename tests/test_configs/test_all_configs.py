@@ -125,6 +125,16 @@ def fixture_with_labels(voc_fixture, labels, tmp_path):
     made by the converters as docs/converters.md says."""
     if osp.isdir(osp.join(voc_fixture, labels)):
         return voc_fixture
+    if labels == 'spml_pseudo_labels':
+        # What tools/spml_pseudo_labels.py writes for SPML's stage 2:
+        # dense class-id PNGs, for which the fixture's dense labels stand in.
+        root = tmp_path / 'voc'
+        root.mkdir()
+        for name in os.listdir(voc_fixture):
+            os.symlink(osp.join(voc_fixture, name), root / name)
+        os.symlink(osp.join(voc_fixture, 'SegmentationClassAug'),
+                   root / labels)
+        return str(root)
     m = re.fullmatch(r'pascal_2012_scribble_(drop|shrink)([0-9.]+)', labels)
     assert m, f'the fixture has no {labels} and no converter makes it'
     root = tmp_path / 'voc'
