@@ -1,0 +1,8 @@
+# Soft self-labeling ablation, Table 3 (full scribbles): H = collision
+# cross-entropy (Eq. 11), P = collision cross entropy (Tables 1-2), on the
+# MobileNetV2 DeepLabV3+ of the base; the base itself is H_CCE + P_CD.
+_base_ = '../softsl_deeplabv3plus_mobilenet-v2-d8_1xb12-53k_voc12aug-scribble-512x512.py'
+model = dict(
+    decode_head=dict(
+        loss_self_label=dict(cross_entropy='collision'),
+        relaxation='collision_cross_entropy'))
