@@ -79,7 +79,10 @@ def test_every_control_is_a_row_on_the_same_network():
         keys = ('in_channels', 'in_index', 'channels')
         assert [a.decode_head.get(k) for k in keys] == [
             b.decode_head.get(k) for k in keys
-        ], (row['id'], ctl)
+        ], (f'{row["id"]}: its control {ctl} reads other features '
+            f'({keys}); add a pce-<network> config (partial CE on this '
+            "row's backbone and decoder, benchmark control=None) and name "
+            'it in benchmark.control (docs/benchmarks.md, Adding a method)')
 
 
 def test_row_seeds():
