@@ -157,6 +157,63 @@ def potts_relaxation(p: Tensor,
                                q.square().sum(dim), relaxation, eps)
 
 
+def potts_product_grads(dot: Tensor,
+                        sq_p: Tensor,
+                        sq_q: Tensor,
+                        relaxation: str,
+                        eps: Optional[float] = None
+                        ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Closed-form gradient of :func:`potts_from_products`.
+
+    Every relaxation is ``f(p.q, |p|^2, |q|^2)``, so ``dP/dp = a q + b_p
+    p`` and ``dP/dq = a p + b_q q`` with ``a = df/d(p.q)``, ``b_p = 2
+    df/d|p|^2``, ``b_q = 2 df/d|q|^2``::
+
+        bilinear                 a = -1          b_p = b_q = 0
+        quadratic                a = -1          b_p = b_q = 1
+        normalized_quadratic     a = -1/(|p||q|) b_p = c/|p|^2, b_q = c/|q|^2
+        collision_cross_entropy  a = -1/p.q      b_p = b_q = 0
+        collision_divergence     a = -1/p.q      b_p = 1/|p|^2, b_q = 1/|q|^2
+        log_quadratic            a = -1/t        b_p = b_q = 1/t
+
+    (``c = p.q / (|p||q|)``, ``t = 1 - P_Q``). Where the log guard clamps
+    the argument (below ``eps``) all three are 0, as autograd gives.
+
+    Args:
+        dot, sq_p, sq_q (Tensor): as :func:`potts_from_products`.
+        relaxation (str): one of :data:`RELAXATIONS`.
+        eps (float, optional): the log guard.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: ``a``, ``b_p``, ``b_q``, broadcast
+        to ``dot``'s shape.
+    """
+    _choice('relaxation', relaxation, RELAXATIONS)
+    one = torch.ones_like(dot)
+    zero = torch.zeros_like(dot)
+    if relaxation == 'bilinear':
+        return -one, zero, zero
+    if relaxation == 'quadratic':
+        return -one, one, one
+    if relaxation == 'normalized_quadratic':
+        inv = (sq_p * sq_q).rsqrt() * one
+        cos = dot * inv
+        return -inv, cos / sq_p, cos / sq_q
+    eps = _eps(dot, eps)
+    if relaxation == 'log_quadratic':
+        t = 1 - (0.5 * (sq_p + sq_q) - dot)
+        live = t >= eps
+        inv = torch.where(live, 1 / t.clamp_min(eps), zero)
+        return -inv, inv, inv
+    if relaxation == 'collision_cross_entropy':
+        live = dot >= eps
+        return torch.where(live, -1 / dot.clamp_min(eps), zero), zero, zero
+    live = dot * (sq_p * sq_q).rsqrt() >= eps
+    a = torch.where(live, -1 / dot.clamp_min(eps), zero)
+    return (a, torch.where(live, 1 / sq_p * one, zero),
+            torch.where(live, 1 / sq_q * one, zero))
+
+
 # ---------------------------------------------------------------------------
 # Cross-entropy terms (Eq. 9-11).
 # ---------------------------------------------------------------------------
@@ -205,6 +262,43 @@ def self_label_cross_entropy(y: Tensor,
     return -torch.logsumexp(log_sigma + log_y, dim)
 
 
+def self_label_cross_entropy_grad_y(y: Tensor,
+                                    logits: Tensor,
+                                    kind: str = 'collision',
+                                    eps: Optional[float] = None) -> Tensor:
+    """Closed-form ``dH/dy`` of :func:`self_label_cross_entropy` (class
+    axis 1)::
+
+        standard   -ln sigma
+        reverse    -sigma / y                     (0 where y < eps)
+        collision  -sigma / sum_k sigma^k y^k     (0 where y < eps)
+        quadratic  2 (y - sigma)
+
+    Args:
+        y (Tensor): ``(N, K, H, W)``.
+        logits (Tensor): ``(N, K, H, W)``.
+        kind (str): one of :data:`CROSS_ENTROPIES`.
+        eps (float, optional): the clamp of ``y`` in logs.
+
+    Returns:
+        Tensor: ``(N, K, H, W)``.
+    """
+    _choice('kind', kind, CROSS_ENTROPIES)
+    log_sigma = logits.log_softmax(1)
+    if kind == 'standard':
+        return -log_sigma
+    sigma = log_sigma.exp()
+    if kind == 'quadratic':
+        return 2 * (y - sigma)
+    eps = _eps(y, eps)
+    live = y >= eps
+    if kind == 'reverse':
+        return torch.where(live, -sigma / y.clamp_min(eps),
+                           torch.zeros_like(y))
+    total = (sigma * y.clamp_min(eps)).sum(1, keepdim=True)
+    return torch.where(live, -sigma / total, torch.zeros_like(y))
+
+
 # ---------------------------------------------------------------------------
 # Neighbourhoods.
 # ---------------------------------------------------------------------------
@@ -222,6 +316,15 @@ def _shift(x: Tensor, dy: int, dx: int) -> Tensor:
     xp = F.pad(flat if x.is_floating_point() else flat.float(), (1, 1, 1, 1),
                mode='replicate').to(x.dtype)
     return xp[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w].reshape(*lead, h, w)
+
+
+def _shift_back(x: Tensor, dy: int, dx: int) -> Tensor:
+    """``out[..., r, c] = x[..., r - dy, c - dx]``, zeros from outside: the
+    adjoint of :func:`_shift` for values that are 0 on pairs leaving the
+    map."""
+    h, w = x.shape[-2:]
+    xp = F.pad(x, (1, 1, 1, 1))
+    return xp[..., 1 - dy:1 - dy + h, 1 - dx:1 - dx + w]
 
 
 def rgb_guide(img: Tensor, mean: Sequence[float],
@@ -327,6 +430,27 @@ class GridNeighbourhood:
                              p_val).flatten(1).sum(1)
         return total
 
+    def pair_energy_grad(self,
+                         y: Tensor,
+                         relaxation: str,
+                         eps: Optional[float] = None) -> Tensor:
+        """Closed-form ``d pair_energy / dy``, ``(N, K, H, W)``: each pair
+        sends ``w (a q + b_p p)`` to its first pixel and ``w (a p + b_q
+        q)`` to its second (:func:`potts_product_grads`)."""
+        sq = y.square().sum(1)
+        grad = torch.zeros_like(y)
+        for e, (dy, dx) in enumerate(self.offsets):
+            q = _shift(y, dy, dx)
+            a, b_p, b_q = potts_product_grads((y * q).sum(1), sq,
+                                              _shift(sq, dy, dx), relaxation,
+                                              eps)
+            w = self.weights[:, e].to(y.dtype)
+            wa = (w * a)[:, None]
+            grad = grad + wa * q + (w * b_p)[:, None] * y
+            to_q = wa * y + (w * b_q)[:, None] * q
+            grad = grad + _shift_back(to_q, dy, dx)
+        return grad
+
     def dense_weights(self) -> Tensor:
         """The symmetric ``(N, M, M)`` weight matrix (``M = H W``,
         row-major), for tests and the closed-form oracle."""
@@ -431,6 +555,21 @@ class DenseNeighbourhood:
                                     relaxation, eps)
         return 0.5 * (self.weights.to(y.dtype) * p_val).flatten(1).sum(1)
 
+    def pair_energy_grad(self,
+                         y: Tensor,
+                         relaxation: str,
+                         eps: Optional[float] = None) -> Tensor:
+        """Closed-form ``d pair_energy / dy``: ``sum_j w_ij (a_ij y_j +
+        b_ij y_i)`` (``w`` and ``P`` symmetric), two ``(M, M)`` products."""
+        flat = y.flatten(2)
+        gram = flat.transpose(1, 2) @ flat
+        sq = gram.diagonal(dim1=1, dim2=2)
+        a, b_p, _ = potts_product_grads(gram, sq[:, :, None],
+                                        sq[:, None, :], relaxation, eps)
+        w = self.weights.to(y.dtype)
+        grad = flat @ (w * a) + flat * (w * b_p).sum(2)[:, None]
+        return grad.view_as(y)
+
     def dense_weights(self) -> Tensor:
         return self.weights
 
@@ -492,6 +631,29 @@ def self_labeling_energy(y: Tensor,
     return eta * unary + lam * neighbourhood.pair_energy(y, relaxation, eps)
 
 
+def self_labeling_energy_grad(y: Tensor,
+                              logits: Tensor,
+                              scribble: Tensor,
+                              neighbourhood,
+                              cross_entropy: str = 'collision',
+                              relaxation: str = 'collision_divergence',
+                              eta: float = 0.3,
+                              lam: float = 6.0,
+                              valid_mask: Optional[Tensor] = None,
+                              ignore_index: int = 255,
+                              eps: Optional[float] = None) -> Tensor:
+    """Closed-form ``dE/dy`` of :func:`self_labeling_energy` (same
+    arguments), ``(N, K, H, W)``: what the solver steps on, without an
+    autograd graph (tested against autograd for every ``H`` and ``P``)."""
+    free = scribble == ignore_index
+    if valid_mask is not None:
+        free = free & (valid_mask != 0)
+    unary = self_label_cross_entropy_grad_y(y, logits, cross_entropy, eps)
+    unary = torch.where(free[:, None], unary, unary.new_zeros(()))
+    return eta * unary + lam * neighbourhood.pair_energy_grad(
+        y, relaxation, eps)
+
+
 def _check_solver_inputs(logits: Tensor, scribble: Tensor,
                          neighbourhood) -> None:
     if not isinstance(logits, Tensor) or logits.dim() != 4:
@@ -526,7 +688,8 @@ def solve_pseudo_labels(logits: Tensor,
 
     ``y = softmax(l)`` with ``l`` initialised to the network logits; at
     every step the scribbled ``y_i`` are reset to their one-hot labels and
-    ``l`` takes one step of ``optimizer`` on ``dE/dl``. Pairs between two
+    ``l`` takes one step of ``optimizer`` on ``dE/dl`` (the closed-form
+    :func:`self_labeling_energy_grad`, no autograd graph). Pairs between two
     scribbled pixels are dropped (constant). The defaults are the paper's
     solver (200 steps, lr 0.075); :data:`FAST_SOLVER` is the faster
     setting (see ``configs/softsl/README.md`` for the measured energies).
@@ -566,13 +729,14 @@ def solve_pseudo_labels(logits: Tensor,
     onehot = onehot.to(logits.dtype)
     fixed4 = fixed[:, None]
     neighbourhood = neighbourhood.without_fixed_pairs(fixed)
-    var = logits.clone().requires_grad_(True)
+    var = logits.clone()
     opt = (torch.optim.Adam if optimizer == 'adam' else torch.optim.SGD)(
         [var], lr=lr)
-    with torch.enable_grad():
+    with torch.no_grad():
         for _ in range(steps):
-            y = torch.where(fixed4, onehot, var.softmax(1))
-            energy = self_labeling_energy(
+            soft = var.softmax(1)
+            y = torch.where(fixed4, onehot, soft)
+            grad_y = self_labeling_energy_grad(
                 y,
                 logits,
                 scribble,
@@ -583,10 +747,12 @@ def solve_pseudo_labels(logits: Tensor,
                 lam,
                 valid_mask=valid_mask,
                 ignore_index=ignore_index,
-                eps=eps).sum()
-            (var.grad, ) = torch.autograd.grad(energy, var)
+                eps=eps)
+            # Chain rule through the softmax; the reset scribbled pixels
+            # do not depend on l.
+            grad_l = soft * (grad_y - (soft * grad_y).sum(1, keepdim=True))
+            var.grad = torch.where(fixed4, grad_l.new_zeros(()), grad_l)
             opt.step()
-    with torch.no_grad():
         return torch.where(fixed4, onehot, var.softmax(1))
 
 
@@ -668,7 +834,9 @@ __all__ = [
     'RELAXATIONS', 'CROSS_ENTROPIES', 'LOG_RELAXATIONS',
     'potts_from_products', 'potts_relaxation', 'self_label_cross_entropy',
     'rgb_guide', 'GridNeighbourhood', 'DenseNeighbourhood',
-    'self_labeling_energy', 'solve_pseudo_labels', 'REFERENCE_SOLVER',
+    'self_labeling_energy', 'self_labeling_energy_grad',
+    'potts_product_grads', 'self_label_cross_entropy_grad_y',
+    'solve_pseudo_labels', 'REFERENCE_SOLVER',
     'FAST_SOLVER', 'SOLVER_OPTIMIZERS', 'quadratic_pseudo_labels',
     'soft_jaccard'
 ]

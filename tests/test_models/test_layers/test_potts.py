@@ -10,7 +10,8 @@ from mmscribble.models.layers.potts import (
     CROSS_ENTROPIES, FAST_SOLVER, LOG_RELAXATIONS, RELAXATIONS,
     REFERENCE_SOLVER, DenseNeighbourhood, GridNeighbourhood,
     potts_relaxation, quadratic_pseudo_labels, rgb_guide,
-    self_label_cross_entropy, self_labeling_energy, soft_jaccard,
+    self_label_cross_entropy, self_labeling_energy, self_labeling_energy_grad,
+    soft_jaccard,
     solve_pseudo_labels)
 
 
@@ -335,3 +336,44 @@ def test_solver_checks_inputs():
         solve_pseudo_labels(logits, scribble, nb, optimizer='lbfgs')
     with pytest.raises(ValueError, match='steps'):
         solve_pseudo_labels(logits, scribble, nb, steps=-1)
+
+
+# ---------------------------------------------------------------------------
+# The solver's closed-form gradient against autograd.
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize('relaxation', RELAXATIONS)
+@pytest.mark.parametrize('kind', CROSS_ENTROPIES)
+def test_energy_grad_matches_autograd(kind, relaxation):
+    logits, img, scribble = _random_problem(5, n=2, k=3, h=5, w=6)
+    valid = torch.ones(2, 5, 6)
+    valid[1, :, -1] = 0
+    y = torch.randn(2, 3, 5, 6, dtype=torch.float64).softmax(1)
+    for nb in (GridNeighbourhood.from_image(img, 60., 4, valid),
+               GridNeighbourhood.from_image(img, 60., 8),
+               DenseNeighbourhood.from_image(img, 60., 2., valid)):
+        nb = nb.without_fixed_pairs(scribble != 255)
+        args = (logits, scribble, nb, kind, relaxation, 0.3, 6.0)
+        yg = y.clone().requires_grad_(True)
+        energy = self_labeling_energy(yg, *args, valid_mask=valid).sum()
+        (expected, ) = torch.autograd.grad(energy, yg)
+        torch.testing.assert_close(
+            self_labeling_energy_grad(y, *args, valid_mask=valid), expected)
+
+
+@pytest.mark.parametrize('relaxation', LOG_RELAXATIONS)
+def test_energy_grad_under_the_log_guard(relaxation):
+    # A free pixel exactly orthogonal to its scribbled neighbour: the
+    # clamped log gives 0, like autograd, and nothing is NaN.
+    logits = torch.zeros(1, 2, 1, 2, dtype=torch.float64)
+    scribble = torch.tensor([[[0, 255]]])
+    y = _vec(1, 0, 0, 1).view(2, 2).t().reshape(1, 2, 1, 2).contiguous()
+    weights = torch.zeros(1, 2, 1, 2, dtype=torch.float64)
+    weights[0, 0, 0, 0] = 1  # the one pair inside the 1 x 2 map
+    nb = GridNeighbourhood(weights, ((0, 1), (1, 0)))
+    args = (logits, scribble, nb, 'collision', relaxation)
+    yg = y.clone().requires_grad_(True)
+    (expected, ) = torch.autograd.grad(
+        self_labeling_energy(yg, *args).sum(), yg)
+    got = self_labeling_energy_grad(y, *args)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, expected)
