@@ -1,0 +1,75 @@
+"""tools/analysis_tools/softsl_visualize.py on a small soft self-labeling
+model."""
+import importlib.util
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG = osp.join(
+    ROOT, 'configs/softsl/softsl_deeplabv3plus_mobilenet-v2-d8_1xb12-53k_'
+    'voc12aug-scribble-512x512.py')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        '_tool_softsl_visualize',
+        osp.join(ROOT, 'tools/analysis_tools/softsl_visualize.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    cfg = Config.fromfile(CFG)
+    cfg.model.backbone.update(init_cfg=None, norm_cfg=dict(type='BN'))
+    cfg.model.decode_head.update(
+        norm_cfg=dict(type='BN'), solve_scale=0.1,
+        solver=dict(steps=2, lr=0.2, optimizer='adam'))
+    cfg_path = str(tmp_path / 'softsl.py')
+    cfg.dump(cfg_path)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = str(tmp_path / 'softsl.pth')
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    return cfg_path, ckpt
+
+
+def test_writes_panels(checkpoint, voc_fixture, tmp_path, capsys):
+    tool = load_tool()
+    img = osp.join(voc_fixture, 'JPEGImages/2007_000032.jpg')  # 281 x 500
+    scribble = osp.join(voc_fixture, 'pascal_2012_scribble/2007_000032.png')
+    written = tool.main(
+        [*checkpoint, img, scribble, '--out-dir',
+         str(tmp_path / 'vis'), '--solver', 'fast'])
+    names = [osp.basename(p) for p in written]
+    assert names == [
+        f'2007_000032_{n}.png'
+        for n in ('pred', 'y_maxprob', 'y_entropy', 'y', 'weights', 'panel')
+    ]
+    for path in written[:-1]:
+        assert cv2.imread(path).shape == (281, 500, 3)
+    assert cv2.imread(written[-1]).shape[1] == 6 * 500 + 5 * 2
+    assert 'wrote 6 images' in capsys.readouterr().out
+
+
+def test_scribbles_fix_the_pseudo_labels(checkpoint, voc_fixture):
+    tool = load_tool()
+    from mmscribble.utils.visualize import load_segmentor
+    model = load_segmentor(*checkpoint, 'cpu')
+    img = np.full((40, 30, 3), 100, np.uint8)  # flat: every w_ij = 1
+    scribble = np.full((40, 30), 255, np.uint8)
+    scribble[::2, 3] = 4  # every other row of column 3
+    model.decode_head.solve_scale = 1.0
+    res = tool.visualize(model, img, scribble)
+    assert res['y'].shape == (21, 40, 30)
+    np.testing.assert_allclose(res['y'][4, ::2, 3], 1)
+    np.testing.assert_allclose(res['y'].sum(0), 1, rtol=1e-5)
+    assert res['weights'].shape == (40, 30)
+    np.testing.assert_allclose(res['weights'], 1)
