@@ -412,3 +412,36 @@ def test_test_only_row_reads_the_checkpoint_of_its_source(tmp_path):
     assert '| +0.000 [+0.000, +0.000] (1x1) |' in line
     assert table.index('## Main comparison') < table.index(
         '## Test-time dense CRF')
+
+
+CRF_ROW_CFG = """_base_ = [{base!r}]
+model = dict(test_cfg=dict(crf=dict(preset='blpseg')))
+benchmark = dict(method='partial CE + dense CRF', labels='scribbles',
+                 baseline=False, section='crf', control='pce',
+                 checkpoint_of='pce')
+"""
+
+
+def test_crf_row_without_the_extra_is_listed_as_not_run(tmp_path,
+                                                        monkeypatch):
+    # No training: the row is skipped before any run, and the table says
+    # which extra it needs.
+    root = tmp_path / 'data'
+    (root / 'splits').mkdir(parents=True)
+    (root / 'splits' / 'val.txt').write_text('x\n')
+    pce = osp.join(ROOT, ROWS[0]['config'])
+    extra = tmp_path / 'withcrf_x.py'
+    extra.write_text(CRF_ROW_CFG.format(base=pce))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, 'find_spec', lambda name, *a: None
+        if name == 'pydensecrf' else real(name, *a))
+    out = tmp_path / 't.md'
+    assert tool.main([
+        '--configs', str(extra), pce, '--only', 'withcrf', '--data-root',
+        str(root), '--out', str(out), '--work-dir', str(tmp_path / 'w')
+    ]) == 0
+    table = out.read_text()
+    assert ("| withcrf (control pce) | partial CE + dense CRF | scribbles | "
+            "0 | not run: needs the optional extra 'crf' (pip install "
+            "'mmscribble[crf]') |") in table

@@ -68,6 +68,7 @@ the phase switch at half the schedule.
 import argparse
 import glob
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -770,6 +771,12 @@ def main(argv=None):
         if not ok:
             r['skipped'] = f'not run: {head} not registered'
             print(f'[skip] {r["id"]}: {head} is not registered', flush=True)
+            continue
+        crf = (cfg.model.get('test_cfg', None) or {}).get('crf', None)
+        if crf and importlib.util.find_spec('pydensecrf') is None:
+            r['skipped'] = ("not run: needs the optional extra 'crf' (pip "
+                            "install 'mmscribble[crf]')")
+            print(f'[skip] {r["id"]}: {r["skipped"]}', flush=True)
             continue
         written = ensure_train_labels(cfg, r['config'])
         if written:
