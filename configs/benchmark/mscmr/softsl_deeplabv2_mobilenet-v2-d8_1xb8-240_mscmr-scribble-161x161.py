@@ -5,9 +5,12 @@
 # solves for soft pseudo-labels y at every step and adds eta * H(y, sigma).
 #
 # Loss: the paper's best, H_CCE + P_CD, eta = 0.3, lambda = 6, 4-connected
-# grid on the 161x161 crop (the label grid, solve_scale 1), colour
-# bandwidth 9 on the [0, 255] slice intensities (the VOC value; MR slices
-# are grey, so the three channels carry the same difference).
+# grid, colour bandwidth 9 on the [0, 255] slice intensities (the VOC
+# value; MR slices are grey, so the three channels carry the same
+# difference). The pseudo-labels live on an 81x81 grid (solve_scale 0.5):
+# still 4x finer than the 21x21 logits, and a quarter of the solver's cost
+# at 161x161, which on the 2-core CPU machine would take longer than the
+# rest of the step several times over (bench_softsl.py).
 # Solver: the fast setting (50 Adam steps at lr 0.2, FAST_SOLVER in
 # mmscribble/models/layers/potts.py), which stays within 1% of the
 # reference's energy at a quarter of its steps (configs/softsl/README.md);
@@ -26,7 +29,7 @@ model = dict(
         lam=6.0,
         neighbourhood=dict(type='grid', connectivity=4, bandwidth=9.0),
         solver=dict(steps=50, lr=0.2, optimizer='adam'),
-        solve_scale=1.0,
+        solve_scale=0.5,
         # Set to True by the PhaseSwitchHook below.
         self_labeling=False))
 custom_hooks = [

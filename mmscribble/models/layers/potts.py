@@ -284,7 +284,11 @@ def self_label_cross_entropy_grad_y(y: Tensor,
         Tensor: ``(N, K, H, W)``.
     """
     _choice('kind', kind, CROSS_ENTROPIES)
-    log_sigma = logits.log_softmax(1)
+    return _cross_entropy_grad_y(y, logits.log_softmax(1), kind, eps)
+
+
+def _cross_entropy_grad_y(y: Tensor, log_sigma: Tensor, kind: str,
+                          eps: Optional[float]) -> Tensor:
     if kind == 'standard':
         return -log_sigma
     sigma = log_sigma.exp()
@@ -645,11 +649,19 @@ def self_labeling_energy_grad(y: Tensor,
     """Closed-form ``dE/dy`` of :func:`self_labeling_energy` (same
     arguments), ``(N, K, H, W)``: what the solver steps on, without an
     autograd graph (tested against autograd for every ``H`` and ``P``)."""
+    _choice('cross_entropy', cross_entropy, CROSS_ENTROPIES)
     free = scribble == ignore_index
     if valid_mask is not None:
         free = free & (valid_mask != 0)
-    unary = self_label_cross_entropy_grad_y(y, logits, cross_entropy, eps)
-    unary = torch.where(free[:, None], unary, unary.new_zeros(()))
+    return _energy_grad(y, logits.log_softmax(1), free[:, None], neighbourhood,
+                        cross_entropy, relaxation, eta, lam, eps)
+
+
+def _energy_grad(y: Tensor, log_sigma: Tensor, free: Tensor, neighbourhood,
+                 cross_entropy: str, relaxation: str, eta: float, lam: float,
+                 eps: Optional[float]) -> Tensor:
+    unary = _cross_entropy_grad_y(y, log_sigma, cross_entropy, eps)
+    unary = torch.where(free, unary, unary.new_zeros(()))
     return eta * unary + lam * neighbourhood.pair_energy_grad(
         y, relaxation, eps)
 
@@ -729,25 +741,21 @@ def solve_pseudo_labels(logits: Tensor,
     onehot = onehot.to(logits.dtype)
     fixed4 = fixed[:, None]
     neighbourhood = neighbourhood.without_fixed_pairs(fixed)
+    _choice('cross_entropy', cross_entropy, CROSS_ENTROPIES)
+    _choice('relaxation', relaxation, RELAXATIONS)
+    free = ~fixed4
+    if valid_mask is not None:
+        free = free & (valid_mask != 0)[:, None]
     var = logits.clone()
     opt = (torch.optim.Adam if optimizer == 'adam' else torch.optim.SGD)(
         [var], lr=lr)
     with torch.no_grad():
+        log_sigma = logits.log_softmax(1)
         for _ in range(steps):
             soft = var.softmax(1)
             y = torch.where(fixed4, onehot, soft)
-            grad_y = self_labeling_energy_grad(
-                y,
-                logits,
-                scribble,
-                neighbourhood,
-                cross_entropy,
-                relaxation,
-                eta,
-                lam,
-                valid_mask=valid_mask,
-                ignore_index=ignore_index,
-                eps=eps)
+            grad_y = _energy_grad(y, log_sigma, free, neighbourhood,
+                                  cross_entropy, relaxation, eta, lam, eps)
             # Chain rule through the softmax; the reset scribbled pixels
             # do not depend on l.
             grad_l = soft * (grad_y - (soft * grad_y).sum(1, keepdim=True))
