@@ -38,6 +38,33 @@ def segment_logits(embedding: Tensor, prototypes: Tensor,
         return float(kappa) * (embedding.to(dtype) @ prototypes.to(dtype).t())
 
 
+# Above this concentration the shared-shift sums of _masked_lse could
+# underflow float32 (exp(-2 kappa) < 1.2e-38 for kappa > 43).
+_SHARED_SHIFT_MAX_KAPPA = 40.0
+
+
+def _masked_lse(logits: Tensor, pos: Tensor, cand: Tensor, kappa: float):
+    """``logsumexp`` of ``logits`` over ``pos`` and over ``cand``, per row.
+
+    For unit embeddings and prototypes the logits lie in ``[-kappa,
+    kappa]``, so with the row maximum ``m`` subtracted every term is at
+    least ``exp(-2 kappa)``, a normal float32 for ``kappa <= 40``: one
+    ``exp`` and two masked sums then give both log-sum-exps exactly, at a
+    fraction of the cost of two masked ``logsumexp`` calls. Above that
+    concentration, the masked ``logsumexp`` itself.
+    """
+    if float(kappa) > _SHARED_SHIFT_MAX_KAPPA:
+        ninf = torch.finfo(logits.dtype).min
+        return (logits.masked_fill(~pos, ninf).logsumexp(1),
+                logits.masked_fill(~cand, ninf).logsumexp(1))
+    m = logits.detach().amax(1, keepdim=True)
+    e = torch.exp(logits - m)
+    zero = e.new_zeros(())
+    m = m[:, 0]
+    return (torch.where(pos, e, zero).sum(1).log() + m,
+            torch.where(cand, e, zero).sum(1).log() + m)
+
+
 def segsort_plus_loss(embedding: Tensor,
                       prototypes: Tensor,
                       positive: Tensor,
@@ -124,9 +151,7 @@ def segsort_plus_loss(embedding: Tensor,
     # finite (no -inf - -inf = nan, no nan gradient); their weight is 0.
     pos = pos | ~counted[:, None]
     cand = cand | ~counted[:, None]
-    ninf = torch.finfo(logits.dtype).min
-    lse_pos = logits.masked_fill(~pos, ninf).logsumexp(1)
-    lse_all = logits.masked_fill(~cand, ninf).logsumexp(1)
+    lse_pos, lse_all = _masked_lse(logits, pos, cand, kappa)
     w = counted.to(logits.dtype)
     if weight is not None:
         if weight.shape != (p, ):

@@ -166,3 +166,29 @@ def test_module_equals_functional_and_checks():
         loss(emb, proto, pos[:, :2], neg, own)
     with pytest.raises(ValueError, match='embedding'):
         loss(emb[:, :1], proto, pos, neg, own)
+
+
+def test_shared_shift_equals_masked_logsumexp(monkeypatch):
+    import mmscribble.models.losses.segsort_loss as mod
+    g = torch.Generator().manual_seed(3)
+    emb = F.normalize(torch.randn(40, 8, generator=g), dim=1)
+    proto = F.normalize(torch.randn(9, 8, generator=g), dim=1)
+    r = torch.randint(0, 3, (40, 9), generator=g)
+    own = torch.randint(-1, 9, (40, ), generator=g)
+    for kappa in (6.0, 16.0, 40.0):
+        fast = segsort_plus_loss(
+            emb, proto, r == 0, r == 1, own, kappa, reduction='none')
+        monkeypatch.setattr(mod, '_SHARED_SHIFT_MAX_KAPPA', 0.0)
+        slow = segsort_plus_loss(
+            emb, proto, r == 0, r == 1, own, kappa, reduction='none')
+        monkeypatch.undo()
+        assert torch.allclose(fast, slow, rtol=1e-5, atol=1e-5)
+        ref = segsort_plus_loss(
+            emb.double(),
+            proto.double(),
+            r == 0,
+            r == 1,
+            own,
+            kappa,
+            reduction='none')
+        assert torch.allclose(fast.double(), ref, rtol=1e-4, atol=1e-5)
