@@ -3,6 +3,7 @@
 Relaxations for Weakly-Supervised Segmentation")."""
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
+import torch
 import torch.nn.functional as F
 from mmseg.models.decode_heads import DepthwiseSeparableASPPHead
 from mmseg.models.utils import resize
@@ -172,7 +173,11 @@ class SoftSelfLabelingMixin:
               valid: Optional[Tensor], neighbourhood) -> Tensor:
         """Pseudo-labels ``y`` for fixed ``sigma`` (the solver's energy
         takes ``eta`` and ``H`` from ``loss_self_label``)."""
+        # float32 at least: under AMP half-precision logits would make the
+        # log guard's eps 6e-5 and the Adam steps coarse.
         return solve_pseudo_labels(
+            logits.detach().float()
+            if logits.dtype in (torch.float16, torch.bfloat16) else
             logits.detach(),
             scribble,
             neighbourhood,

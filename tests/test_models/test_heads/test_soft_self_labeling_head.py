@@ -104,3 +104,14 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='needs the input image'):
         _v2(self_labeling=True).loss([torch.randn(1, 8, 4, 4)],
                                      _samples(1), {})
+
+
+def test_half_precision_logits_solve_in_float32():
+    head = _v2()
+    label = torch.full((1, 4, 4), 255)
+    label[0, 0, 0] = 1
+    logits = torch.randn(1, 3, 4, 4).half()
+    guide = torch.rand(1, 3, 4, 4) * 255
+    nb = GridNeighbourhood.from_image(guide, 9.0, 4)
+    y = head.solve(logits, label, None, nb)
+    assert y.dtype == torch.float32 and torch.isfinite(y).all()
