@@ -66,6 +66,8 @@ def parse_args(argv=None):
         default=[24, 48],
         help='walk map sides in cells')
     parser.add_argument('--classes', type=int, default=21)
+    parser.add_argument(
+        '--skip-loss', action='store_true', help='time the random walk only')
     add_measure_args(parser, repeats=2)
     args = parser.parse_args(argv)
     if min(args.loss_sizes + args.walk_sizes) < 2 or args.batch < 1 or \
@@ -120,10 +122,22 @@ def _loss_step(spec):
     return step
 
 
+def smooth_embedding(size, device, seed=0):
+    """A spatially smooth unit embedding (pooled noise), so that the
+    transition is far from the identity, as for a trained embedding (an
+    i.i.d. random one makes ``T`` the identity to float precision)."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(1, 64, size, size, generator=g)
+    k = max(size // 4, 1) | 1
+    return F.normalize(
+        F.avg_pool2d(noise, k, 1, k // 2, count_include_pad=False),
+        dim=1).to(device)
+
+
 def _walk_step(spec):
     device = torch.device(spec['device'])
     size = spec['size']
-    emb = F.normalize(torch.randn(1, 64, size, size, device=device), dim=1)
+    emb = smooth_embedding(size, device)
     trans = spml_transition(emb)
     scores = torch.rand(1, spec['classes'], size * size, device=device)
 
@@ -207,7 +221,8 @@ def walk_section(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    loss_section(args)
+    if not args.skip_loss:
+        loss_section(args)
     walk_section(args)
 
 
