@@ -37,6 +37,15 @@ setup(
     # an extra: that wheel pins torch==1.6.0 and numpy==1.19.2 in its
     # metadata, so it must be installed with --no-deps, which an extra
     # cannot ask for (tools/setup_env.sh does it).
-    extras_require={'tests': parse_requirements('tests.txt')},
+    # 'crf': the dense CRF of model.test_cfg.crf (pydensecrf2, listed in
+    # requirements/optional.txt, which setup_env.sh installs).
+    extras_require={
+        'tests':
+        parse_requirements('tests.txt'),
+        'crf': [
+            r for r in parse_requirements('optional.txt')
+            if r.lower().startswith('pydensecrf2')
+        ],
+    },
     license='Apache License 2.0',
     zip_safe=False)

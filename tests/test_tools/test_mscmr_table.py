@@ -55,6 +55,11 @@ def test_rows_baseline_first_and_ids():
     assert by_id['urss']['control'] == 'pce'
     assert by_id['blpseg']['control'] == 'pce-upernet'
     assert by_id['pce']['section'] == by_id['urss']['section'] == 'main'
+    for m in ('pce', 'urss', 'blpseg'):
+        crf = by_id[f'{m}-crf']
+        assert (crf['section'], crf['control'],
+                crf['checkpoint_of']) == ('crf', m, m)
+        assert cfg_of(crf).model.test_cfg.crf == dict(preset='blpseg')
     # Sections in order: main, then robustness, then crf.
     order = [tool.SECTIONS.index(r['section']) for r in ROWS]
     assert order == sorted(order)

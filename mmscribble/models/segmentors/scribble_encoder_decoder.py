@@ -7,6 +7,7 @@ from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from ..heads.scribble_head import ScribbleHeadMixin
+from ..postprocess.dense_crf import build_postprocessor
 
 
 @MODELS.register_module()
@@ -18,8 +19,24 @@ class ScribbleEncoderDecoder(EncoderDecoder):
     normalized image batch and ``extract_feat`` (so the head can run a second
     view of the batch for a consistency loss), and, at inference, the image
     to heads whose prediction needs it (``needs_inputs``, e.g. BLPSeg's LAM).
-    Auxiliary heads are called as in mmseg.
+    Auxiliary heads are called as in mmseg. ``test_cfg.crf`` (e.g.
+    ``dict(preset='blpseg')``) refines every prediction with a dense CRF
+    (:mod:`mmscribble.models.postprocess.dense_crf`).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional test-time post-processing, built (and its extra checked)
+        # with the model.
+        self.postprocessor = build_postprocessor(self.test_cfg)
+
+    def predict(self, inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        results = super().predict(inputs, data_samples)
+        if self.postprocessor is not None:
+            results = self.postprocessor(inputs, results,
+                                         self.data_preprocessor)
+        return results
 
     def _is_scribble_head(self) -> bool:
         return isinstance(self.decode_head, ScribbleHeadMixin)
