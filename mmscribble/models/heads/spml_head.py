@@ -17,8 +17,8 @@ from torch import Tensor
 from ..layers.spherical_kmeans import spherical_kmeans
 from ..losses.segsort_loss import segment_logits
 from ..utils.feature_mask import infer_feature_stride
-from ..utils.spml_segments import (segment_prototypes, spml_relations,
-                                   split_segments)
+from ..utils.spml_segments import (segment_prototypes, spml_relation_groups,
+                                   spml_relations, split_segments)
 from .scribble_head import BaseScribbleHead
 
 # Head argument -> relation of Eq. 4 (spml_relations).
@@ -73,6 +73,10 @@ class SPMLHead(BaseScribbleHead):
             (dict, optional): ``SegSortLoss`` configs.
         unlabeled_as_class (bool): in ``C`` and ``C-hat``, "unlabeled" is
             one more class instead of ignored. Default: False (paper).
+        loss_form (str): ``'grouped'`` (relations as segment groups,
+            :func:`grouped_segsort_plus_loss`: no ``(P, S)`` masks) or
+            ``'masked'`` (the ``(P, S)`` masks of :func:`spml_relations`,
+            the reference). Same losses. Default: ``'grouped'``.
         **kwargs: ``BaseDecodeHead`` arguments; ``in_channels`` and
             ``in_index`` name the stride-4 and the last stage (in that
             order) with ``input_transform='multiple_select'``.
@@ -103,6 +107,7 @@ class SPMLHead(BaseScribbleHead):
                      loss_name='loss_spml_occ'),
                  loss_affinity: Optional[ConfigType] = None,
                  unlabeled_as_class: bool = False,
+                 loss_form: str = 'grouped',
                  **kwargs) -> None:
         kwargs.setdefault('input_transform', 'multiple_select')
         kwargs.setdefault('dropout_ratio', 0.0)
@@ -147,6 +152,10 @@ class SPMLHead(BaseScribbleHead):
         self.kmeans_iterations = int(kmeans_iterations)
         self.coord_weight = float(coord_weight)
         self.unlabeled_as_class = bool(unlabeled_as_class)
+        if loss_form not in ('grouped', 'masked'):
+            raise ValueError("loss_form must be 'grouped' or 'masked', got "
+                             f'{loss_form!r}')
+        self.loss_form = loss_form
         if int(memory_batches) < 0:
             raise ValueError(
                 f'memory_batches must be >= 0, got {memory_batches}')
@@ -272,7 +281,9 @@ class SPMLHead(BaseScribbleHead):
         seg_sp = torch.cat([segs.superpixel, fill])
         pix_image = torch.arange(n, device=emb.device).repeat_interleave(h * w)
         pix_sp = (sp if sp is not None else torch.zeros_like(label)).flatten()
-        relations = spml_relations(
+        build = spml_relation_groups if self.loss_form == 'grouped' \
+            else spml_relations
+        relations = build(
             segs.pixel_segment,
             pix_image,
             label.flatten(),
@@ -290,15 +301,25 @@ class SPMLHead(BaseScribbleHead):
         losses = {}
         for arg, rel in active:
             loss = getattr(self, arg)
-            pos, neg, weight = relations[rel]
-            losses[loss.loss_name] = loss(
-                flat,
-                all_proto,
-                pos,
-                neg,
-                segs.pixel_segment,
-                weight=weight,
-                cosine=cosine)
+            if self.loss_form == 'grouped':
+                group, pos, cand, weight = relations[rel]
+                losses[loss.loss_name] = loss.forward_grouped(
+                    cosine,
+                    group,
+                    pos,
+                    cand,
+                    segs.pixel_segment,
+                    weight=weight)
+            else:
+                pos, neg, weight = relations[rel]
+                losses[loss.loss_name] = loss(
+                    flat,
+                    all_proto,
+                    pos,
+                    neg,
+                    segs.pixel_segment,
+                    weight=weight,
+                    cosine=cosine)
         if self.memory.maxlen:
             self.memory.append(new_memory)
         return losses

@@ -236,6 +236,155 @@ class SegSortLoss(BaseScribbleLoss):
             avg_factor=avg_factor,
             logits=logits)
 
+    def forward_grouped(self,
+                        cosine: Tensor,
+                        seg_group: Tensor,
+                        pos_groups: Tensor,
+                        cand_groups: Tensor,
+                        own_segment: Tensor,
+                        weight: Optional[Tensor] = None,
+                        avg_factor: Optional[Union[float, Tensor]] = None,
+                        reduction_override: Optional[str] = None) -> Tensor:
+        """The loss with the relation as segment groups: see
+        :func:`grouped_segsort_plus_loss`.
+
+        Args:
+            cosine (Tensor): ``(P, S)`` ``mu_t' e_i`` (float32+).
+            seg_group (Tensor): ``(S, )`` group of each segment.
+            pos_groups (Tensor): ``(P, G)`` bool positive groups.
+            cand_groups (Tensor): ``(P, G)`` bool positive or negative.
+            own_segment (Tensor): ``(P, )`` own segment (-1: none).
+            weight (Tensor, optional): ``(P, )`` pixel weights.
+            avg_factor (float | Tensor, optional): divisor for ``'mean'``.
+            reduction_override (str, optional): overrides ``reduction``.
+
+        Returns:
+            Tensor: ``loss_weight`` times the reduced loss.
+        """
+        return self.loss_weight * grouped_segsort_plus_loss(
+            self.kappa * cosine,
+            seg_group,
+            pos_groups,
+            cand_groups,
+            own_segment,
+            self.kappa,
+            fallback=self.fallback,
+            weight=weight,
+            reduction=self._reduction(reduction_override),
+            avg_factor=avg_factor)
+
     def extra_repr(self) -> str:
         return (f'kappa={self.kappa}, fallback={self.fallback!r}, '
                 f'loss_weight={self.loss_weight}')
+
+
+def grouped_segsort_plus_loss(
+        logits: Tensor,
+        seg_group: Tensor,
+        pos_groups: Tensor,
+        cand_groups: Tensor,
+        own_segment: Tensor,
+        kappa: float,
+        fallback: str = 'own',
+        weight: Optional[Tensor] = None,
+        reduction: str = 'mean',
+        avg_factor: Optional[Union[float, Tensor]] = None) -> Tensor:
+    """:func:`segsort_plus_loss` for relations defined on segment groups.
+
+    Every relation of SPML is a property of a segment's group (its label,
+    its image and superpixel, its image's tags): ``t in C^+`` of pixel
+    ``i`` iff ``pos_groups[i, seg_group[t]]``, ``t in C^+ U C^-`` iff
+    ``cand_groups[i, seg_group[t]]``. The same Eq. 3 is then computed with
+    one ``exp`` of the ``(P, S)`` logits (shifted by the row maximum), the
+    pixel's own segment zeroed in it (removed exactly, not subtracted), and
+    per-group sums by one ``index_add`` over the columns, instead of two
+    ``(P, S)`` masks; the group counts decide which pixels have another
+    positive. For ``kappa > 40`` (see :func:`_masked_lse`) the masks are
+    built and :func:`segsort_plus_loss` is called.
+
+    Args:
+        logits (Tensor): ``(P, S)`` ``kappa * mu_t' e_i`` (float32+), for
+            unit embeddings and prototypes.
+        seg_group (Tensor): ``(S, )`` long group of each segment in
+            ``[0, G)``.
+        pos_groups (Tensor): ``(P, G)`` bool, positive groups per pixel.
+        cand_groups (Tensor): ``(P, G)`` bool, positive or negative groups
+            (a superset of ``pos_groups``).
+        own_segment (Tensor): ``(P, )`` long, ``-1`` for none.
+        kappa (float): the concentration in ``logits``.
+        fallback, weight, reduction, avg_factor: as
+            :func:`segsort_plus_loss`.
+
+    Returns:
+        Tensor: the loss.
+    """
+    check_choice('fallback', fallback, FALLBACKS)
+    p, s = logits.shape
+    g = pos_groups.shape[1]
+    if seg_group.shape != (s, ) or pos_groups.shape != (p, g) or \
+            cand_groups.shape != (p, g) or own_segment.shape != (p, ):
+        raise ValueError(
+            'need logits (P, S), seg_group (S, ), pos_groups and '
+            'cand_groups (P, G), own_segment (P, ); got '
+            f'{tuple(logits.shape)}, {tuple(seg_group.shape)}, '
+            f'{tuple(pos_groups.shape)}, {tuple(cand_groups.shape)}, '
+            f'{tuple(own_segment.shape)}')
+    if float(kappa) > _SHARED_SHIFT_MAX_KAPPA:
+        pos = pos_groups[:, seg_group]
+        neg = cand_groups[:, seg_group] & ~pos
+        return segsort_plus_loss(
+            None,
+            None,
+            pos,
+            neg,
+            own_segment,
+            kappa,
+            fallback=fallback,
+            weight=weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            logits=logits)
+    if s == 0:  # no segment at all (an all-padding batch)
+        return reduce_loss(
+            logits.sum(1) * 0,
+            reduction,
+            avg_factor=avg_factor,
+            denominator=0.)
+    has_own = own_segment >= 0
+    own_idx = own_segment.clamp(min=0)[:, None]
+    m = logits.detach().amax(1, keepdim=True)
+    e = torch.exp(logits - m)
+    own_e = e.gather(1, own_idx)[:, 0]
+    # Zero the own segment (a pixel of none writes its column 0 back).
+    e = e.scatter(
+        1, own_idx,
+        torch.where(has_own, torch.zeros_like(own_e), own_e)[:, None])
+    sums = e.new_zeros(p, g).index_add(1, seg_group, e)
+    pos_f = pos_groups.to(e.dtype)
+    cand_f = cand_groups.to(e.dtype)
+    pos_sum = (sums * pos_f).sum(1)
+    cand_sum = (sums * cand_f).sum(1)
+    counts = torch.bincount(seg_group, minlength=g).to(e.dtype)
+    own_group = seg_group[own_segment.clamp(min=0)]
+    own_in_pos = pos_groups.gather(1, own_group[:, None])[:, 0] & has_own
+    pos_count = (pos_f * counts).sum(1) - own_in_pos.to(e.dtype)
+    has_pos = pos_count > 0
+    if fallback == 'own':
+        use_own = ~has_pos & has_own
+        counted = has_pos | use_own
+        pos_sum = torch.where(use_own, own_e, pos_sum)
+        cand_sum = torch.where(use_own, cand_sum + own_e, cand_sum)
+    else:
+        counted = has_pos
+    one = torch.ones_like(pos_sum)
+    pos_sum = torch.where(counted, pos_sum, one)
+    cand_sum = torch.where(counted, cand_sum, one)
+    w = counted.to(e.dtype)
+    if weight is not None:
+        if weight.shape != (p, ):
+            raise ValueError(f'weight must have shape (P, ) = {(p, )}, got '
+                             f'{tuple(weight.shape)}')
+        w = w * weight.to(e.dtype)
+    per_pixel = (cand_sum.log() - pos_sum.log()) * w
+    return reduce_loss(
+        per_pixel, reduction, avg_factor=avg_factor, denominator=w.sum())

@@ -250,3 +250,90 @@ def spml_relations(
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")
     return out
+
+
+def spml_relation_groups(
+    pixel_segment: Tensor,
+    pixel_image: Tensor,
+    pixel_label: Tensor,
+    pixel_superpixel: Tensor,
+    seg_image: Tensor,
+    seg_label: Tensor,
+    seg_superpixel: Tensor,
+    seg_tags: Tensor,
+    img_tags: Tensor,
+    unlabeled: int,
+    relations=('semantic', 'image', 'cooccurrence', 'affinity'),
+    prototypes: Optional[Tensor] = None,
+    unlabeled_as_class: bool = False
+) -> Dict[str, Tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """:func:`spml_relations` as segment groups, for
+    :func:`grouped_segsort_plus_loss`.
+
+    Same arguments and the same relations; each is returned as
+    ``(seg_group (S, ), pos_groups (P, G) bool, cand_groups (P, G) bool,
+    weight (P, ))`` with ``positive[i, t] = pos_groups[i, seg_group[t]]``
+    and ``positive | negative = cand_groups[i, seg_group[t]]``:
+
+    - ``'semantic'`` / ``'affinity'``: groups = labels (``unlabeled``
+      included);
+    - ``'image'``: groups = (image, superpixel) pairs, the memory bank one
+      group of no image;
+    - ``'cooccurrence'``: groups = the batch images and the distinct tag
+      sets of the memory segments.
+    """
+    valid = pixel_segment >= 0
+    out = {}
+    num_labels = unlabeled + 1
+    labels = torch.arange(num_labels, device=seg_label.device)
+
+    def by_label(pix_lab, seg_lab):
+        onehot = pix_lab[:, None] == labels[None]
+        if unlabeled_as_class:
+            cand = torch.ones_like(onehot)
+            return seg_lab, onehot, cand, valid.float()
+        lab_ok = (labels != unlabeled)[None]
+        pix_ok = pix_lab != unlabeled
+        return (seg_lab, onehot & lab_ok, lab_ok.expand_as(onehot)
+                & pix_ok[:, None], (valid & pix_ok).float())
+
+    for rel in relations:
+        if rel == 'image':
+            uniq, group = torch.unique(
+                torch.stack([seg_image, seg_superpixel], 1),
+                dim=0,
+                return_inverse=True)
+            same = uniq[:, 0][None] == pixel_image[:, None]
+            pos = same & (uniq[:, 1][None] == pixel_superpixel[:, None])
+            out[rel] = (group, pos, same, valid.float())
+        elif rel == 'semantic':
+            out[rel] = by_label(pixel_label, seg_label)
+        elif rel == 'cooccurrence':
+            in_memory = (seg_image < 0)[:, None]
+            keys = torch.cat(
+                [seg_image[:, None],
+                 seg_tags.long() * in_memory.long()], 1)
+            uniq, group = torch.unique(keys, dim=0, return_inverse=True)
+            g_img = uniq[:, 0]
+            g_tags = torch.where((g_img >= 0)[:, None],
+                                 img_tags.long()[g_img.clamp(min=0)],
+                                 uniq[:, 1:]).float()
+            share = (img_tags.float() @ g_tags.t()) > 0
+            share = share | (
+                torch.arange(img_tags.shape[0], device=g_img.device)[:, None]
+                == g_img[None])
+            pos = share[pixel_image]
+            out[rel] = (group, pos, torch.ones_like(pos), valid.float())
+        elif rel == 'affinity':
+            if prototypes is None:
+                raise ValueError("relation 'affinity' needs prototypes")
+            seg_hat = nearest_labeled(prototypes, seg_label, unlabeled)
+            pix_hat = torch.where(valid, seg_hat[pixel_segment.clamp(min=0)],
+                                  torch.full_like(pixel_label, unlabeled))
+            pix_hat = torch.where(pixel_label != unlabeled, pixel_label,
+                                  pix_hat)
+            out[rel] = by_label(pix_hat, seg_hat)
+        else:
+            raise ValueError("relations must be among ('semantic', 'image', "
+                             f"'cooccurrence', 'affinity'), got {rel!r}")
+    return out

@@ -127,3 +127,20 @@ def test_single_pixel_labels_survive_the_stride():
     expect[0, 1, 2] = 2
     expect[0, 0, 0] = 1
     assert torch.equal(cells, expect)
+
+
+def test_grouped_and_masked_forms_give_the_same_losses():
+    torch.manual_seed(1)
+    grouped = _head()
+    masked = _head(loss_form='masked')
+    masked.load_state_dict(grouped.state_dict())
+    x = _inputs()
+    for _ in range(3):  # with a filling memory bank
+        emb, _ = grouped.forward_embedding(x)
+        a = grouped.embedding_losses(emb, _samples())
+        b = masked.embedding_losses(emb, _samples())
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), k
+    with pytest.raises(ValueError, match='loss_form'):
+        _head(loss_form='dense')

@@ -192,3 +192,57 @@ def test_shared_shift_equals_masked_logsumexp(monkeypatch):
             kappa,
             reduction='none')
         assert torch.allclose(fast.double(), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_grouped_equals_masked():
+    from mmscribble.models.losses.segsort_loss import \
+        grouped_segsort_plus_loss
+    g = torch.Generator().manual_seed(4)
+    p, s, ng = 50, 12, 4
+    emb = F.normalize(
+        torch.randn(p, 5, generator=g, dtype=torch.float64), dim=1)
+    proto = F.normalize(
+        torch.randn(s, 5, generator=g, dtype=torch.float64), dim=1)
+    seg_group = torch.randint(0, ng, (s, ), generator=g)
+    pos_g = torch.rand(p, ng, generator=g) < 0.3
+    cand_g = pos_g | (torch.rand(p, ng, generator=g) < 0.5)
+    own = torch.randint(-1, s, (p, ), generator=g)
+    w = torch.rand(p, generator=g, dtype=torch.float64)
+    pos = pos_g[:, seg_group]
+    neg = cand_g[:, seg_group] & ~pos
+    for kappa in (6.0, 16.0, 50.0):
+        logits = segment_logits(emb, proto, kappa)
+        for fb in ('own', 'ignore'):
+            a = grouped_segsort_plus_loss(
+                logits,
+                seg_group,
+                pos_g,
+                cand_g,
+                own,
+                kappa,
+                fallback=fb,
+                weight=w,
+                reduction='none')
+            b = segsort_plus_loss(
+                emb,
+                proto,
+                pos,
+                neg,
+                own,
+                kappa,
+                fallback=fb,
+                weight=w,
+                reduction='none')
+            assert torch.allclose(a, b, rtol=1e-10, atol=1e-10), (kappa, fb)
+
+    def f(e, m):
+        lg = segment_logits(F.normalize(e, dim=1), F.normalize(m, dim=1), 4.)
+        return grouped_segsort_plus_loss(lg, seg_group, pos_g, cand_g, own,
+                                         4.0)
+
+    assert gradcheck(
+        f, (emb.clone().requires_grad_(), proto.clone().requires_grad_()))
+    empty = grouped_segsort_plus_loss(
+        torch.zeros(3, 0, requires_grad=True), seg_group[:0], pos_g[:3],
+        cand_g[:3], own[:3].clamp(max=-1), 6.0)
+    assert empty.item() == 0.0 and empty.grad_fn is not None

@@ -100,3 +100,33 @@ def test_relations_by_hand():
     pos, neg, w = rel['semantic']
     assert pos.int().tolist()[1] == [0, 1, 1, 0, 0]
     assert w.tolist() == [1, 1, 1, 1]
+
+
+def test_groups_give_the_same_masks():
+    from mmscribble.models.utils.spml_segments import spml_relation_groups
+    g = torch.Generator().manual_seed(5)
+    p, s, n = 40, 15, 3
+    pix_seg = torch.randint(-1, s, (p, ), generator=g)
+    pix_img = torch.randint(0, n, (p, ), generator=g)
+    pix_lab = torch.randint(0, 4, (p, ), generator=g)
+    pix_sp = torch.randint(0, 3, (p, ), generator=g)
+    seg_img = torch.randint(-1, n, (s, ), generator=g)
+    seg_lab = torch.randint(0, 4, (s, ), generator=g)
+    seg_sp = torch.where(seg_img >= 0, torch.randint(0, 3, (s, ), generator=g),
+                         -1)
+    img_tags = torch.rand(n, 3, generator=g) < 0.5
+    seg_tags = torch.where((seg_img >= 0)[:, None],
+                           img_tags[seg_img.clamp(min=0)],
+                           torch.rand(s, 3, generator=g) < 0.5)
+    proto = F.normalize(torch.randn(s, 4, generator=g), dim=1)
+    for as_class in (False, True):
+        args = (pix_seg, pix_img, pix_lab, pix_sp, seg_img, seg_lab, seg_sp,
+                seg_tags, img_tags, U)
+        kw = dict(prototypes=proto, unlabeled_as_class=as_class)
+        masks = spml_relations(*args, **kw)
+        groups = spml_relation_groups(*args, **kw)
+        for rel, (pos, neg, w) in masks.items():
+            group, pos_g, cand_g, wg = groups[rel]
+            assert torch.equal(pos_g[:, group], pos), rel
+            assert torch.equal(cand_g[:, group], pos | neg), rel
+            assert torch.equal(w, wg), rel
