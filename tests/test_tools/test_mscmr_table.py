@@ -124,7 +124,7 @@ def test_same_backbone_input_schedule_and_seed(row):
                 'test_evaluator'):
         assert eval(f'cfg.{key}') == eval(f'base.{key}'), key
     # The same augmentations; methods may add cue transforms only.
-    cues = {'SLICBoundaries'}
+    cues = {'SLICBoundaries', 'CDSPDistanceMaps'}
     strip = [
         t for t in cfg.train_dataloader.dataset.pipeline
         if t['type'] not in cues
