@@ -83,3 +83,34 @@ def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path):
         assert lab.any()
         np.testing.assert_array_equal(b[lab], scrib[lab])
         np.testing.assert_array_equal(b[~lab], a[~lab])
+
+
+def test_cam_stage_writes_tagged_pseudo_labels(voc_fixture, tmp_path):
+    # The CAM classifier config through the same tool: labels are the
+    # background or a class of the scribbles' tags.
+    cam_cfg = osp.join(
+        ROOT, 'configs/cdsp/cam/cdsp-cam_r50-d8_1xb16-3310_voc12aug-'
+        'scribble-448x448.py')
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(cam_cfg)
+    cfg.model.backbone.init_cfg = None
+    cfg.model.backbone.depth = 18  # small and fast; same code path
+    cfg.model.decode_head.in_channels = 512
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = str(tmp_path / 'cam.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    out = str(tmp_path / 'cam')
+    load('segmentor_pseudo_labels').main([
+        cam_cfg, ckpt, out, '--scribble-override', '--cfg-options',
+        f'train_dataloader.dataset.data_root={voc_fixture}',
+        'model.backbone.depth=18', 'model.backbone.init_cfg=None',
+        'model.decode_head.in_channels=512'
+    ])
+    label = read_label_png(osp.join(out, '2007_000032.png'))
+    scrib = read_label_png(
+        osp.join(voc_fixture, 'pascal_2012_scribble/2007_000032.png'))
+    assert label.shape == scrib.shape
+    assert set(np.unique(label)) <= {0, 1, 15}
+    lab = scrib != 255
+    np.testing.assert_array_equal(label[lab], scrib[lab])

@@ -6,10 +6,11 @@ from .spml_head import SPMLHead
 from .soft_self_labeling_head import (SoftSelfLabelingHead,
                                       SoftSelfLabelingV2Head)
 from .cdsp_head import CDSPHead, CDSPLossMixin, CDSPSepASPPHead
+from .cdsp_cam_head import CDSPCAMHead
 
 __all__ = [
     'ASPPClassifier', 'BLPSegHead', 'BaseScribbleHead', 'DeepLabV2Head',
     'ScribbleHeadMixin', 'URSSHead', 'SPMLHead',
     'SoftSelfLabelingHead', 'SoftSelfLabelingV2Head',
-    'CDSPHead', 'CDSPLossMixin', 'CDSPSepASPPHead'
+    'CDSPHead', 'CDSPLossMixin', 'CDSPSepASPPHead', 'CDSPCAMHead'
 ]
