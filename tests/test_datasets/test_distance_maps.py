@@ -35,8 +35,8 @@ def load_tool():
 def fixture_maps(root):
     return {
         name: read_label_png(osp.join(root, name, STEM))
-        for name in ('pascal_2012_scribble', 'bmp_pseudolabel',
-                     'distance_map', 'distance_pseudo')
+        for name in ('pascal_2012_scribble', 'bmp_pseudolabel', 'distance_map',
+                     'distance_pseudo')
     }
 
 
@@ -80,8 +80,9 @@ def test_hand_worked_values():
     np.testing.assert_array_equal(b, expect_b)
     q = np.zeros((2, 2), np.uint8)
     q[0, 0] = 1
-    np.testing.assert_array_equal(pseudo_distance_map(q, math.log(4)),
-                                  [[0, 2], [2, 2]])  # sqrt(4 * 2) = 2.83
+    np.testing.assert_array_equal(
+        pseudo_distance_map(q, math.log(4)),
+        [[0, 2], [2, 2]])  # sqrt(4 * 2) = 2.83
 
 
 def test_empty_sources():
@@ -229,8 +230,7 @@ def test_padding_and_rotation_fill_zero(voc_fixture):
             dict(type='PackScribbleInputs'),
         ])
     np.random.seed(0)
-    pre = MODELS.build(
-        dict(type='ScribbleDataPreProcessor', size=(320, 520)))
+    pre = MODELS.build(dict(type='ScribbleDataPreProcessor', size=(320, 520)))
     data = pre(pseudo_collate([ds[0]]), training=True)
     s = data['data_samples'][0]
     valid = s.gt_valid_mask.data[0].bool()

@@ -19,8 +19,9 @@ def test_cases_and_distance_section(capsys):
     bench = load()
     for form in ('chunked', 'dense'):
         bench._build_step(
-            dict(form=form, size=5, batch=1, channels=3, chunk=7,
-                 device='cpu'))()
+            dict(
+                form=form, size=5, batch=1, channels=3, chunk=7,
+                device='cpu'))()
     bench.distance_section()
     out = capsys.readouterr().out
     assert out.count('| True |') == 2

@@ -40,18 +40,20 @@ def test_panels_and_lorm(voc_fixture, tmp_path):
     out = str(tmp_path / 'vis')
     written = tool.main(paths(voc_fixture) + ['--out-dir', out])
     names = [osp.basename(p) for p in written]
-    assert names == [f'2007_000032_{n}.png' for n in (
-        'scribble', 'pseudo', 'ds', 'dc', 'del_weight')]
+    assert names == [
+        f'2007_000032_{n}.png'
+        for n in ('scribble', 'pseudo', 'ds', 'dc', 'del_weight')
+    ]
     # the d_s panel is the authors' map drawn with JET
     ds = read_label_png(osp.join(voc_fixture, 'distance_map/2007_000032.png'))
-    np.testing.assert_array_equal(
-        mmcv.imread(written[2]), jet(ds / 255.))
+    np.testing.assert_array_equal(mmcv.imread(written[2]), jet(ds / 255.))
     w = tool.del_weight(np.array([[255, 0]]), np.array([[255, 255]]))
     np.testing.assert_allclose(w, [[1.0, 0.5 / 1.5]])  # (1 + 1/2), 1/2
-    many = tool.main(paths(voc_fixture) + [
-        '--out-dir', out, '--lam-s', '1', '3', '--lam-c', '2'])
-    assert [osp.basename(p)[12:] for p in many[2:5]] == [
-        'ds1.png', 'ds3.png', 'dc2.png']
+    many = tool.main(
+        paths(voc_fixture) +
+        ['--out-dir', out, '--lam-s', '1', '3', '--lam-c', '2'])
+    assert [osp.basename(p)[12:]
+            for p in many[2:5]] == ['ds1.png', 'ds3.png', 'dc2.png']
     # the LoRM panel of a (random) trained model
     init_default_scope('mmseg')
     cfg = Config.fromfile(MSCMR_CDSP)
@@ -59,11 +61,13 @@ def test_panels_and_lorm(voc_fixture, tmp_path):
     model = MODELS.build(cfg.model)
     ckpt = str(tmp_path / 'cdsp.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
-    lorm = tool.main(paths(voc_fixture) + [
-        '--out-dir', out, '--config', MSCMR_CDSP, '--checkpoint', ckpt,
-        '--pixel', '100', '200'])
+    lorm = tool.main(
+        paths(voc_fixture) + [
+            '--out-dir', out, '--config', MSCMR_CDSP, '--checkpoint', ckpt,
+            '--pixel', '100', '200'
+        ])
     assert osp.basename(lorm[-1]) == '2007_000032_lorm_100_200.png'
     assert mmcv.imread(lorm[-1]).shape == (281, 500, 3)
     with pytest.raises(SystemExit):
-        tool.parse_args(paths(voc_fixture) + ['--out-dir', out,
-                                              '--config', MSCMR_CDSP])
+        tool.parse_args(
+            paths(voc_fixture) + ['--out-dir', out, '--config', MSCMR_CDSP])

@@ -64,9 +64,10 @@ def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path):
     ckpt = str(tmp_path / 'model.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     tool = load('segmentor_pseudo_labels')
-    opts = ['--cfg-options',
-            f'train_dataloader.dataset.data_root={synthetic_root}',
-            '--limit', '2']
+    opts = [
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={synthetic_root}', '--limit', '2'
+    ]
     plain, over = str(tmp_path / 'plain'), str(tmp_path / 'over')
     tool.main([DEMO, ckpt, plain] + opts)
     tool.main([DEMO, ckpt, over, '--scribble-override'] + opts)

@@ -35,18 +35,18 @@ import mmcv
 import numpy as np
 import torch
 
-from mmscribble.datasets.transforms.distance_maps import (
-    pseudo_distance_map, scribble_distance_map)
+from mmscribble.datasets.transforms.distance_maps import (pseudo_distance_map,
+                                                          scribble_distance_map
+                                                          )
 from mmscribble.datasets.transforms.loading import read_label_png
 from mmscribble.utils.visualize import jet, overlay, save_rgb
 
 # VOC's palette; other datasets' class ids wrap around it.
-_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
-            [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
-            [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0],
-            [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-            [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0],
-            [0, 64, 128]]
+_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128],
+            [128, 0, 128], [0, 128, 128], [128, 128, 128], [64, 0, 0],
+            [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128],
+            [192, 0, 128], [64, 128, 128], [192, 128, 128], [0, 64, 0],
+            [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
 
 
 def parse_args(argv=None):
@@ -62,7 +62,10 @@ def parse_args(argv=None):
     parser.add_argument('--config', help='trained CDSP config (LoRM panel)')
     parser.add_argument('--checkpoint', help='its checkpoint')
     parser.add_argument(
-        '--pixel', type=int, nargs=2, metavar=('Y', 'X'),
+        '--pixel',
+        type=int,
+        nargs=2,
+        metavar=('Y', 'X'),
         help='pixel of the LoRM panel (default: the image centre)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
@@ -92,12 +95,12 @@ def lorm_affinity(model, img_bgr: np.ndarray, pixel) -> np.ndarray:
     if getattr(head, 'lorm', None) is None:
         raise TypeError('the model has no LoRM (decode_head.lorm is None)')
     device = next(model.parameters()).device
-    inputs = torch.from_numpy(np.ascontiguousarray(
-        img_bgr.transpose(2, 0, 1))).float()
+    inputs = torch.from_numpy(
+        np.ascontiguousarray(img_bgr.transpose(2, 0, 1))).float()
     data = model.data_preprocessor(dict(inputs=[inputs]), False)
     with torch.no_grad():
-        feat = model.extract_feat(data['inputs'].to(device))[
-            head.lorm_in_index]
+        feat = model.extract_feat(
+            data['inputs'].to(device))[head.lorm_in_index]
         a = lorm_affinity_dense(head.lorm.query(feat), head.lorm.key(feat))
     h, w = feat.shape[-2:]
     stride = -(-img_bgr.shape[0] // h)

@@ -60,19 +60,27 @@ def parse_args(argv=None):
         description='Benchmark CDSP: LoRM chunked vs dense, distance '
         'transform vs brute force')
     parser.add_argument(
-        '--sizes', type=int, nargs='+', default=[30, 59],
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[30, 59],
         help='feature map sides (59 = 465 crops at stride 8)')
     parser.add_argument(
-        '--channels', type=int, default=256,
+        '--channels',
+        type=int,
+        default=256,
         help='feature channels (paper: 2048)')
     parser.add_argument('--batch', type=int, default=2, help='images')
     parser.add_argument(
         '--chunk', type=int, default=1024, help='query rows per chunk')
     parser.add_argument(
-        '--dense-budget-gb', type=float, default=3.,
+        '--dense-budget-gb',
+        type=float,
+        default=3.,
         help='bound on the dense batch: 4 float (HW, HW) matrices/image')
     parser.add_argument(
-        '--skip-distance', action='store_true',
+        '--skip-distance',
+        action='store_true',
         help='do not time the distance transforms')
     add_measure_args(parser, repeats=2)
     args = parser.parse_args(argv)
@@ -108,8 +116,8 @@ def _build_step(spec):
 
 def measure(spec):
     """One case in a spawned process (see ``harness.py``)."""
-    return measure_in_subprocess(
-        _build_step, spec, dict(spec, batch=1, size=4, channels=4))
+    return measure_in_subprocess(_build_step, spec,
+                                 dict(spec, batch=1, size=4, channels=4))
 
 
 def _mib(x):
@@ -117,20 +125,27 @@ def _mib(x):
 
 
 def lorm_section(args):
-    print(f'# LoRM: {args.channels} channels, chunk {args.chunk}, device '
-          f'{args.device}, median of {args.repeats}\n', flush=True)
+    print(
+        f'# LoRM: {args.channels} channels, chunk {args.chunk}, device '
+        f'{args.device}, median of {args.repeats}\n',
+        flush=True)
     rows = []
     for size in args.sizes:
         per_image = 4 * 4 * (size * size)**2
-        dense_n = max(1, min(args.batch,
-                             int(args.dense_budget_gb * 2**30 // per_image)))
+        dense_n = max(
+            1, min(args.batch, int(args.dense_budget_gb * 2**30 // per_image)))
         for form, batch in (('chunked', args.batch), ('dense', dense_n)):
-            spec = dict(form=form, size=size, batch=batch, chunk=args.chunk,
-                        channels=args.channels, repeats=args.repeats,
-                        device=args.device, threads=args.threads)
+            spec = dict(
+                form=form,
+                size=size,
+                batch=batch,
+                chunk=args.chunk,
+                channels=args.channels,
+                repeats=args.repeats,
+                device=args.device,
+                threads=args.threads)
             rows.append((size, form, batch, measure(spec)))
-            print(f'  done: {form} {size}x{size}', file=sys.stderr,
-                  flush=True)
+            print(f'  done: {form} {size}x{size}', file=sys.stderr, flush=True)
     print('| cells | form | batch | fwd+bwd (ms) | per image (ms) '
           '| peak (MiB) | per image (MiB) |')
     print('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
@@ -154,10 +169,9 @@ def distance_section():
     print('\n# Distance maps of 2007_000032 (281 x 500), one map, CPU\n')
     print('| map | source points | EDT (ms) | brute force (ms) | equal |')
     print('| --- | ---: | ---: | ---: | --- |')
-    for name, src, lam in (
-            ('d_s (scribbles)', foreground_scribbles(scribble), 1.0),
-            ('d_c (pseudo-label boundary)', pseudo_label_boundary(pseudo),
-             6.0)):
+    for name, src, lam in (('d_s (scribbles)', foreground_scribbles(scribble),
+                            1.0), ('d_c (pseudo-label boundary)',
+                                   pseudo_label_boundary(pseudo), 6.0)):
         start = time.perf_counter()
         fast = scale_truncate(squared_distance_to(src), lam)
         t_fast = time.perf_counter() - start

@@ -24,8 +24,9 @@ import os.path as osp
 
 from PIL import Image
 
-from mmscribble.datasets.transforms.distance_maps import (
-    pseudo_distance_map, scribble_distance_map)
+from mmscribble.datasets.transforms.distance_maps import (pseudo_distance_map,
+                                                          scribble_distance_map
+                                                          )
 from mmscribble.datasets.transforms.loading import read_label_png
 
 
@@ -88,8 +89,8 @@ def main(argv=None):
         for stem in stems:
             label = read_label_png(osp.join(src_dir, stem + '.png'))
             out = fn(label, lam, args.background, args.ignore_index)
-            Image.fromarray(out, mode='L').save(
-                osp.join(out_dir, stem + '.png'))
+            Image.fromarray(
+                out, mode='L').save(osp.join(out_dir, stem + '.png'))
     print(f'wrote {len(stems)} map(s) to each of '
           f'{[job[1] for job in jobs]}')
 

@@ -28,15 +28,19 @@ def parse_args(argv=None):
         description='mIoU of pseudo-label PNGs against dense ground truth')
     parser.add_argument('pseudo_dir', help='folder of pseudo-label PNGs')
     parser.add_argument('gt_dir', help='folder of dense ground-truth PNGs')
-    parser.add_argument('--split', help='one stem per line (default: every '
-                        'PNG of PSEUDO_DIR)')
+    parser.add_argument(
+        '--split',
+        help='one stem per line (default: every '
+        'PNG of PSEUDO_DIR)')
     parser.add_argument('--num-classes', type=int, required=True)
     parser.add_argument('--ignore-index', type=int, default=255)
     parser.add_argument('--class-names', nargs='+', help='for the table')
     return parser.parse_args(argv)
 
 
-def confusion(pseudo: np.ndarray, gt: np.ndarray, num_classes: int,
+def confusion(pseudo: np.ndarray,
+              gt: np.ndarray,
+              num_classes: int,
               ignore_index: int = 255) -> np.ndarray:
     """``(K, K + 1)`` counts of (ground truth, prediction); column ``K``
     holds the pixels without a pseudo-label (or with an id >= K)."""

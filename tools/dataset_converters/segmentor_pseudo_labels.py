@@ -14,7 +14,7 @@ or sliding window) and brought back to the original size. With
 Example::
 
     python tools/dataset_converters/segmentor_pseudo_labels.py \\
-        configs/baseline/pce_deeplabv2_r50-d8_4xb4-20k_voc12aug-scribble-512x512.py \\
+        $CONFIG \\
         work_dirs/pce/iter_20000.pth data/VOCdevkit/VOC2012/pce_pseudolabel \\
         --scribble-override
 """
@@ -47,7 +47,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--limit', type=int, default=0, help='first N images only (0: all)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys, as tools/train.py')
     return parser.parse_args(argv)
 
@@ -58,8 +60,11 @@ def stem_of(img_path: str, img_dir: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    model = load_segmentor(args.config, args.checkpoint, args.device,
-                           cfg_options=args.cfg_options)
+    model = load_segmentor(
+        args.config,
+        args.checkpoint,
+        args.device,
+        cfg_options=args.cfg_options)
     from mmengine.config import Config
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -99,13 +99,13 @@ def squared_distance_to(sources: np.ndarray) -> Optional[np.ndarray]:
     sources = _check_2d('sources', sources).astype(bool)
     if not sources.any():
         return None
-    _, (ii, jj) = ndimage.distance_transform_edt(
-        ~sources, return_indices=True)
+    _, (ii, jj) = ndimage.distance_transform_edt(~sources, return_indices=True)
     rows, cols = np.indices(sources.shape)
     return (rows - ii).astype(np.int64)**2 + (cols - jj).astype(np.int64)**2
 
 
-def scale_truncate(d2: Optional[np.ndarray], lam: float,
+def scale_truncate(d2: Optional[np.ndarray],
+                   lam: float,
                    shape=None) -> np.ndarray:
     """``min(floor(sqrt(e^lam * d2)), 255)`` as uint8 (Eq. 14 / 16).
 
@@ -125,8 +125,7 @@ def scale_truncate(d2: Optional[np.ndarray], lam: float,
     return np.minimum(scaled, MAX_DISTANCE).astype(np.uint8)
 
 
-def brute_force_scaled_distance(sources: np.ndarray,
-                                lam: float) -> np.ndarray:
+def brute_force_scaled_distance(sources: np.ndarray, lam: float) -> np.ndarray:
     """Reference of :func:`scale_truncate` o :func:`squared_distance_to`.
 
     The authors' O(points x pixels) form: the minimum over every source

@@ -59,8 +59,7 @@ class CDSPCAMHead(BaseScribbleHead):
                  loss_weight: float = 1.0,
                  **kwargs) -> None:
         kwargs.setdefault('channels', kwargs.get('in_channels'))
-        kwargs.setdefault('loss_decode',
-                          dict(type='PartialCrossEntropyLoss'))
+        kwargs.setdefault('loss_decode', dict(type='PartialCrossEntropyLoss'))
         super().__init__(**kwargs)
         if not 0 <= threshold <= 1:
             raise ValueError(f'threshold must be in [0, 1], got {threshold}')
@@ -106,13 +105,13 @@ class CDSPCAMHead(BaseScribbleHead):
             pooled = maps.mean(dim=(2, 3))
         else:
             w = valid.to(maps.dtype)[:, None]
-            pooled = (maps * w).sum(dim=(2, 3)) / w.sum(dim=(2, 3)).clamp(
-                min=1)
+            pooled = (maps * w).sum(dim=(2, 3)) / w.sum(dim=(2,
+                                                             3)).clamp(min=1)
         logits = pooled + self.cls_bias
         tags = self.img_tags(batch_data_samples, self.num_classes,
                              maps.device)[:, self.fg_ids]
-        loss = F.binary_cross_entropy_with_logits(logits, tags.to(
-            logits.dtype))
+        loss = F.binary_cross_entropy_with_logits(logits,
+                                                  tags.to(logits.dtype))
         acc = ((logits > 0) == (tags > 0)).float().mean().detach() * 100
         return dict(loss_cls=self.loss_weight * loss, acc_cls=acc)
 
@@ -156,8 +155,8 @@ class CDSPCAMHead(BaseScribbleHead):
         logits = maps.mean(dim=(2, 3)) + self.cls_bias
         tags = None
         if all(m.get('img_tags') is not None for m in batch_img_metas):
-            tags = torch.zeros(len(batch_img_metas), self.num_classes,
-                               device=maps.device)
+            tags = torch.zeros(
+                len(batch_img_metas), self.num_classes, device=maps.device)
             for i, m in enumerate(batch_img_metas):
                 if len(m['img_tags']):
                     tags[i, torch.as_tensor(m['img_tags'])] = 1
@@ -165,6 +164,5 @@ class CDSPCAMHead(BaseScribbleHead):
         size = batch_img_metas[0].get('pad_shape',
                                       batch_img_metas[0]['img_shape'])[:2]
         cams = resize(
-            cams, size=size, mode='bilinear',
-            align_corners=self.align_corners)
+            cams, size=size, mode='bilinear', align_corners=self.align_corners)
         return self.cam_scores(cams, logits, tags)

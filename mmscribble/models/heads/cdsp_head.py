@@ -114,8 +114,7 @@ class CDSPLossMixin:
         """
         seg_logits = self._call_forward(inputs, img)
         losses = self.loss_by_feat(seg_logits, batch_data_samples)
-        losses.update(self.cdsp_losses(inputs, seg_logits,
-                                       batch_data_samples))
+        losses.update(self.cdsp_losses(inputs, seg_logits, batch_data_samples))
         return losses
 
     def cdsp_losses(self, inputs: Sequence[Tensor], seg_logits: Tensor,
@@ -145,13 +144,16 @@ class CDSPLossMixin:
             pseudo = self.stack_map(samples, 'gt_pseudo_seg').long()
         if self.loss_segc is not None:
             losses[self.loss_segc.loss_name] = self.loss_segc(
-                logits, pseudo, valid_mask=valid,
+                logits,
+                pseudo,
+                valid_mask=valid,
                 ignore_index=self.ignore_index)
         for loss, field in ((self.loss_ds, 'gt_distance_map'),
                             (self.loss_dc, 'gt_distance_pseudo')):
             if loss is not None:
-                losses[loss.loss_name] = loss(
-                    logits, self.stack_map(samples, field), valid)
+                losses[loss.loss_name] = loss(logits,
+                                              self.stack_map(samples, field),
+                                              valid)
         if self.lorm is not None:
             feat = inputs[self.lorm_in_index]
             cells = feat.shape[-2:]

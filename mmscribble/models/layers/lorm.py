@@ -112,8 +112,8 @@ def lorm_rectify_dense(feat: Tensor,
     return out.transpose(1, 2).reshape(n, c, h, w)
 
 
-def _rows(q_chunk: Tensor, k: Tensor, f: Tensor, m: Tensor,
-          m_chunk: Tensor, key_mask: bool) -> Tensor:
+def _rows(q_chunk: Tensor, k: Tensor, f: Tensor, m: Tensor, m_chunk: Tensor,
+          key_mask: bool) -> Tensor:
     # Full rows of the similarity: the softmax of each row is exact.
     a = torch.bmm(q_chunk, k).softmax(dim=-1)
     if key_mask:
@@ -155,8 +155,8 @@ def lorm_rectify(feat: Tensor,
         Tensor: ``(N, C, H, W)``.
     """
     _check(feat, query, key, fg_mask, mask_mode)
-    if chunk_size is not None and (isinstance(chunk_size, bool) or
-                                   int(chunk_size) < 1):
+    if chunk_size is not None and (isinstance(chunk_size, bool)
+                                   or int(chunk_size) < 1):
         raise ValueError(f'chunk_size must be a positive int or None, got '
                          f'{chunk_size!r}')
     n, c, h, w = feat.shape
@@ -164,8 +164,9 @@ def lorm_rectify(feat: Tensor,
     hw = h * w
     step = hw if chunk_size is None else int(chunk_size)
     if use_checkpoint is None:
-        use_checkpoint = torch.is_grad_enabled() and (
-            feat.requires_grad or query.requires_grad or key.requires_grad)
+        use_checkpoint = torch.is_grad_enabled() and (feat.requires_grad
+                                                      or query.requires_grad
+                                                      or key.requires_grad)
     key_mask = mask_mode == 'key'
     outs = []
     for start in range(0, hw, step):

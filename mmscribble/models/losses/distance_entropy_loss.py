@@ -7,8 +7,7 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import (BaseScribbleLoss, as_pixel_map, check_choice,
-                    reduce_loss)
+from .utils import (BaseScribbleLoss, as_pixel_map, check_choice, reduce_loss)
 
 NORMALIZATIONS = ('nonzero', 'all')
 

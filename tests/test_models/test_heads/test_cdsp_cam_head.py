@@ -9,8 +9,13 @@ from mmseg.structures import SegDataSample
 
 
 def head(**kw):
-    return MODELS.build(dict(type='CDSPCAMHead', in_channels=3, in_index=-1,
-                             num_classes=4, **kw))
+    return MODELS.build(
+        dict(
+            type='CDSPCAMHead',
+            in_channels=3,
+            in_index=-1,
+            num_classes=4,
+            **kw))
 
 
 def sample(tags, valid_cols=4):
@@ -29,8 +34,8 @@ def test_loss_is_bce_of_masked_gap_plus_bias():
     feat = torch.randn(2, 3, 4, 4)
     out = h.loss([feat], [sample([0, 2]), sample([0, 1, 3], 2)], None)
     maps = torch.einsum('kc,nchw->nkhw', h.conv_seg.weight[:, :, 0, 0], feat)
-    logits = torch.stack([maps[0].mean((1, 2)), maps[1][:, :, :2].mean(
-        (1, 2))]) + h.cls_bias
+    logits = torch.stack(
+        [maps[0].mean((1, 2)), maps[1][:, :, :2].mean((1, 2))]) + h.cls_bias
     target = torch.tensor([[0., 1., 0.], [1., 0., 1.]])  # background out
     torch.testing.assert_close(
         out['loss_cls'], F.binary_cross_entropy_with_logits(logits, target))

@@ -41,8 +41,13 @@ def samples(n=2):
 
 def head(**kwargs):
     cfg = dict(
-        type='CDSPHead', in_channels=C, channels=C, in_index=-1,
-        num_classes=K, dilations=(1, 2), lorm_in_channels=C,
+        type='CDSPHead',
+        in_channels=C,
+        channels=C,
+        in_index=-1,
+        num_classes=K,
+        dilations=(1, 2),
+        lorm_in_channels=C,
         dropout_ratio=0,
         loss_decode=dict(type='PartialCrossEntropyLoss'))
     cfg.update(kwargs)
@@ -54,25 +59,27 @@ def test_losses_equal_functional_forms():
     feats = [torch.randn(2, C, 4, 4, dtype=torch.float64)]
     ss = samples()
     losses = h.loss(feats, ss, None)
-    assert set(losses) == {'loss_pce', 'acc_seg', 'loss_segc', 'loss_ds',
-                           'loss_dc', 'loss_lorm'}
+    assert set(losses) == {
+        'loss_pce', 'acc_seg', 'loss_segc', 'loss_ds', 'loss_dc', 'loss_lorm'
+    }
     logits = torch.nn.functional.interpolate(
         h.forward(feats), (S, S), mode='bilinear', align_corners=False)
     st = lambda f: torch.stack([s.get(f).data[0] for s in ss])  # noqa
     valid = st('gt_valid_mask')
     pseudo = st('gt_pseudo_seg').long()
-    torch.testing.assert_close(
-        losses['loss_pce'], partial_cross_entropy(logits, st('gt_sem_seg')))
+    torch.testing.assert_close(losses['loss_pce'],
+                               partial_cross_entropy(logits, st('gt_sem_seg')))
     torch.testing.assert_close(
         losses['loss_segc'],
         label_smooth_cross_entropy(logits, pseudo, valid, epsilon=0.1))
     torch.testing.assert_close(
         losses['loss_ds'],
-        distance_entropy_loss(logits, st('gt_distance_map').double(), valid))
+        distance_entropy_loss(logits,
+                              st('gt_distance_map').double(), valid))
     torch.testing.assert_close(
         losses['loss_dc'],
-        distance_entropy_loss(logits, st('gt_distance_pseudo').double(),
-                              valid))
+        distance_entropy_loss(logits,
+                              st('gt_distance_pseudo').double(), valid))
     fg = cell_centre_mask((pseudo != 0) & (pseudo != 255), (4, 4), 4)
     f = feats[0]
     rect = lorm_rectify_dense(f, h.lorm.query(f), h.lorm.key(f), fg,
@@ -99,8 +106,8 @@ def test_terms_switch_off():
     for s in ss:  # no CDSP map is read
         for f in ('gt_pseudo_seg', 'gt_distance_map', 'gt_distance_pseudo'):
             delattr(s, f)
-    assert set(h.loss([torch.randn(2, C, 4, 4)], ss, None)) == {
-        'loss_pce', 'acc_seg'}
+    assert set(h.loss([torch.randn(2, C, 4, 4)], ss,
+                      None)) == {'loss_pce', 'acc_seg'}
     h = head(lorm=dict(mask_mode='query'))
     assert h.lorm.mask_mode == 'query'
     assert isinstance(h, CDSPHead)

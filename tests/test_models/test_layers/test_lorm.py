@@ -67,8 +67,7 @@ def test_the_two_masks():
     const = torch.ones(1, 4, 5, 6, dtype=torch.float64) * 2
     ones = torch.ones(1, 5, 6, dtype=torch.float64)
     torch.testing.assert_close(
-        lorm_rectify(const, q, k, ones, 0.5, 'key', chunk_size=4),
-        const * 0.5)
+        lorm_rectify(const, q, k, ones, 0.5, 'key', chunk_size=4), const * 0.5)
 
 
 def test_module_and_loss():
@@ -97,9 +96,8 @@ def test_gradcheck_chunked():
     feat, q, k, m = inputs(n=1, c=2, d=2, h=2, w=3)
     args = tuple(t.clone().requires_grad_() for t in (feat, q, k))
     assert torch.autograd.gradcheck(
-        lambda f, a, b: lorm_mse_loss(f, lorm_rectify(f, a, b, m[:, :2, :3],
-                                                      1.0, chunk_size=4)),
-        args)
+        lambda f, a, b: lorm_mse_loss(
+            f, lorm_rectify(f, a, b, m[:, :2, :3], 1.0, chunk_size=4)), args)
 
 
 def test_errors():
@@ -114,6 +112,5 @@ def test_errors():
         lorm_rectify(feat, q, k, m, chunk_size=0)
     with pytest.raises(ValueError, match='feat and rectified'):
         lorm_mse_loss(feat, feat[:, :2])
-    out = lorm_mse_loss(feat.requires_grad_(), feat * 0,
-                        torch.zeros(2, 5, 6))
+    out = lorm_mse_loss(feat.requires_grad_(), feat * 0, torch.zeros(2, 5, 6))
     assert out.item() == 0 and out.grad_fn is not None

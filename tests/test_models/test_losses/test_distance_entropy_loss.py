@@ -33,9 +33,9 @@ def test_hand_worked_values_and_normalisations():
     valid = torch.tensor([[[1, 0, 1]]])
     assert distance_entropy_loss(pred, dmap, valid).item() == \
         pytest.approx(math.log(2), rel=1e-6)
-    assert distance_entropy_loss(pred, dmap, valid,
-                                 normalize='all').item() == pytest.approx(
-                                     math.log(2) / 2, rel=1e-6)
+    assert distance_entropy_loss(
+        pred, dmap, valid, normalize='all').item() == pytest.approx(
+            math.log(2) / 2, rel=1e-6)
 
 
 def test_minimises_entropy():
@@ -64,11 +64,13 @@ def test_gradcheck_and_module():
     dmap[0, 0, 0] = 0
     for norm in ('nonzero', 'all'):
         assert torch.autograd.gradcheck(
-            lambda p: distance_entropy_loss(p, dmap, normalize=norm),
-            (pred, ))
+            lambda p: distance_entropy_loss(p, dmap, normalize=norm), (pred, ))
     loss = MODELS.build(
-        dict(type='DistanceEntropyLoss', normalize='all', loss_weight=0.5,
-             loss_name='loss_ds'))
+        dict(
+            type='DistanceEntropyLoss',
+            normalize='all',
+            loss_weight=0.5,
+            loss_name='loss_ds'))
     assert isinstance(loss, DistanceEntropyLoss)
     assert loss.loss_name == 'loss_ds'
     torch.testing.assert_close(

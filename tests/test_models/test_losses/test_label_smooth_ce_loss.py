@@ -59,8 +59,7 @@ def test_nothing_counted_is_a_finite_zero_with_grad():
 def test_gradcheck_and_module():
     torch.manual_seed(1)
     pred = torch.randn(2, 3, 2, 3, dtype=torch.float64, requires_grad=True)
-    label = torch.tensor([[[0, 1, 255], [2, 2, 0]], [[1, 255, 0], [0, 1,
-                                                                   2]]])
+    label = torch.tensor([[[0, 1, 255], [2, 2, 0]], [[1, 255, 0], [0, 1, 2]]])
     valid = torch.ones(2, 2, 3)
     valid[1, 1, 2] = 0
     assert torch.autograd.gradcheck(
@@ -89,7 +88,7 @@ def test_input_errors():
     with pytest.raises(ValueError, match='label'):
         label_smooth_cross_entropy(pred, torch.zeros(1, 3, 2).long())
     with pytest.raises(ValueError, match='valid_mask'):
-        label_smooth_cross_entropy(pred, torch.zeros(1, 2, 2).long(),
-                                   valid_mask=torch.ones(1, 3, 3))
+        label_smooth_cross_entropy(
+            pred, torch.zeros(1, 2, 2).long(), valid_mask=torch.ones(1, 3, 3))
     with pytest.raises(ValueError, match='class ids'):
         label_smooth_cross_entropy(pred, torch.full((1, 2, 2), 7))
