@@ -116,4 +116,5 @@ def test_self_labeling_step(path):
     log_vars = model.train_step(_batch(model.decode_head.num_classes), optim)
     assert 'decode.loss_self_label' in log_vars
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
-    assert ('decode.loss_potts' in log_vars) == (model.decode_head.mode == 'gd')
+    gd = model.decode_head.mode == 'gd'
+    assert ('decode.loss_potts' in log_vars) == gd

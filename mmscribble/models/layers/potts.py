@@ -584,7 +584,8 @@ class DenseNeighbourhood:
 def _fixed(scribble: Tensor, num_classes: int,
            ignore_index: int) -> Tuple[Tensor, Tensor]:
     fixed = scribble != ignore_index
-    ids = torch.where(fixed, scribble.long(), torch.zeros_like(scribble.long()))
+    ids = scribble.long()
+    ids = torch.where(fixed, ids, torch.zeros_like(ids))
     onehot = F.one_hot(ids, num_classes).permute(0, 3, 1, 2)
     return fixed, onehot
 
@@ -820,7 +821,9 @@ def quadratic_pseudo_labels(logits: Tensor,
     return torch.stack(out)
 
 
-def soft_jaccard(a: Tensor, b: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+def soft_jaccard(a: Tensor,
+                 b: Tensor,
+                 mask: Optional[Tensor] = None) -> Tensor:
     """``sum min(a, b) / sum max(a, b)`` over classes and (masked) pixels.
 
     Args:
