@@ -3,8 +3,7 @@
 _base_ = '../cdsp_deeplabv2_r50-d8_1xb16-33k_voc12aug-scribble-465x465.py'
 model = dict(
     decode_head=dict(
-        loss_decode=dict(
-            type='PartialCrossEntropyLoss', loss_weight=0.0),
+        loss_decode=dict(type='PartialCrossEntropyLoss', loss_weight=0.0),
         loss_ds=None,
         loss_dc=None,
         loss_lorm=None))

@@ -3,7 +3,4 @@
 _base_ = '../cdsp_deeplabv2_r50-d8_1xb16-33k_voc12aug-scribble-465x465.py'
 model = dict(
     decode_head=dict(
-        loss_segc=None,
-        loss_ds=None,
-        loss_dc=None,
-        loss_lorm=None))
+        loss_segc=None, loss_ds=None, loss_dc=None, loss_lorm=None))

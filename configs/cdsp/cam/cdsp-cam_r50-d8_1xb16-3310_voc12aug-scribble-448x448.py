@@ -54,8 +54,7 @@ test_pipeline = [
     dict(type='LoadScribbleAnnotations', with_valid_mask=False),
     dict(type='PackScribbleInputs', check_alignment=False),
 ]
-train_dataloader = dict(
-    batch_size=16, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
 # Validation scores the CAM pseudo-labels of val images (tags from their
 # dense ground truth) against that ground truth: the "base acc" of Tab. 3.
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
