@@ -286,16 +286,17 @@ benchmark = dict(method='partial CE, retested', labels='scribbles',
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_table_end_to_end_on_two_volumes(tmp_path):
-    # Two seeds of the main rows pce and urss, one of their drop0.3 rows,
-    # two runs at once (6 runs of 2 iterations), and a CRF-section row
+    # Two seeds of the main rows pce, urss and cdsp (trained on pce's
+    # pseudo-labels of the same seed), one of the drop0.3 rows, two runs
+    # at once (8 runs of 2 iterations), and a CRF-section row
     # that tests pce's checkpoint without post-processing (it must score
     # exactly what pce scores, without a training of its own); then the
-    # same command again, which reuses all seven.
+    # same command again, which reuses all nine.
     from mmscribble.datasets.converters.mscmr import convert_mscmr
     data = str(tmp_path / 'mscmr')
     convert_mscmr(MSCMR, data, subjects=SUBJECTS)
     out = str(tmp_path / 'table.md')
-    ids = ['pce', 'urss', 'pce-drop0.3', 'urss-drop0.3']
+    ids = ['pce', 'urss', 'cdsp', 'pce-drop0.3', 'urss-drop0.3']
     by_id = {r['id']: r for r in ROWS}
     retest = tmp_path / 'retest_same.py'
     retest.write_text(
@@ -326,8 +327,8 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     # URSS switched its self-supervision on at half of the 2 iterations.
     assert 'PhaseSwitchHook: iter 1: decode_head.loss_eigen' in log
     table = open(out).read()
-    for rid, seeds in (('pce', 2), ('urss', 2), ('pce-drop0.3', 1),
-                       ('urss-drop0.3', 1)):
+    for rid, seeds in (('pce', 2), ('urss', 2), ('cdsp', 2),
+                       ('pce-drop0.3', 1), ('urss-drop0.3', 1)):
         line = re.search(rf'^\| {re.escape(rid)}( \(control [\w.-]+\))? '
                          rf'\|.*$', table, re.MULTILINE)
         assert line, (rid, table)
@@ -343,9 +344,9 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     assert table.index('## Main comparison') < table.index('## Robustness')
     assert 'partial CE 0.385' in table and 'ZScribbleSeg 0.870' in table
     results = json.load(open(osp.splitext(out)[0] + '.json'))
-    assert [r['id'] for r in results['rows']] == ['pce', 'urss',
-                                                  'pce-drop0.3',
-                                                  'urss-drop0.3', 'retest']
+    assert [r['id'] for r in results['rows']] == [
+        'pce', 'cdsp', 'urss', 'pce-drop0.3', 'urss-drop0.3', 'retest'
+    ]
     rows = {r['id']: r for r in results['rows']}
     a, b = rows['pce']['runs'][0], rows['retest']['runs'][0]
     assert a['metrics'] == b['metrics'] and a['per_volume'] == b['per_volume']
@@ -375,6 +376,20 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
             assert osp.isfile(
                 osp.join(tmp_path, 'work', row['id'], f'seed{res["seed"]}',
                          'result.json'))
+    # cdsp's pseudo-labels: pce's predictions of the same seed on the 10
+    # training slices, in cdsp's own run folder, scribbles kept.
+    from mmscribble.datasets.transforms.loading import read_label_png
+    for seed in (0, 1):
+        pseudo = work / 'cdsp' / f'seed{seed}' / 'pseudo_label'
+        pngs = sorted(glob.glob(str(pseudo / '**' / '*.png'),
+                                recursive=True))
+        assert len(pngs) == 10, pngs
+        scrib_file = osp.join(data, 'ann_dir', 'train',
+                              osp.relpath(pngs[0], pseudo))
+        scrib = read_label_png(scrib_file)
+        labeled = scrib != 255
+        assert labeled.any()
+        assert (read_label_png(pngs[0])[labeled] == scrib[labeled]).all()
     # The drop labels were written next to the training labels.
     folder = osp.join(data, 'ann_dir', 'train_drop0.3')
     assert len(os.listdir(folder)) == 10
@@ -383,7 +398,7 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    assert log.count(': reused ') == 7, log[-3000:]
+    assert log.count(': reused ') == 9, log[-3000:]
     assert 'seed 0: configs/' not in log  # nothing trained
     again = open(out).read()
     assert [x for x in again.splitlines() if x.startswith('|')

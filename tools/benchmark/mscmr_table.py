@@ -33,7 +33,13 @@ same variant (``urss-drop0.3`` -> ``pce-drop0.3``). ``checkpoint_of``
 (the CRF rows) names a row whose checkpoint of the same seed this row
 tests instead of training its own (trainings run first; the training time
 shown is that row's), so ``urss-crf`` against its control ``urss`` is the
-CRF's effect alone.
+CRF's effect alone. ``pseudo_labels_of`` (CDSP) names a row whose
+checkpoint of the same seed writes this row's pseudo-labels: after the
+plain trainings, ``tools/dataset_converters/segmentor_pseudo_labels.py``
+predicts the training split (scribbles kept) into
+``WORK_DIR/<row>/seed<s>/pseudo_label``, which becomes the row's
+``data_prefix.gt_pseudo_seg``; that step's time is not in the row's
+training time.
 
 Seeds. Seed ``k`` of a row (``k = 0 .. N-1``) trains with
 ``randomness.seed`` = the config's seed + ``k``, in
@@ -75,6 +81,7 @@ import os
 import os.path as osp
 import platform
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -90,6 +97,8 @@ from harness import run_in_subprocess  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
+PSEUDO_LABEL_TOOL = osp.join(ROOT, 'tools', 'dataset_converters',
+                             'segmentor_pseudo_labels.py')
 STRUCTURES = ('RV', 'Myo', 'LV')
 # Per-volume mean Dice of RV, Myo and LV on the held-out MSCMR test split
 # (not available here), as published with CycleMix (Zhang & Zhuang,
@@ -255,14 +264,18 @@ def discover(configs=None):
                 # Test-only rows (CRF): the checkpoint of this row, same
                 # seed, instead of a training of their own.
                 checkpoint_of=meta.get('checkpoint_of'),
+                # Rows trained on pseudo-labels (CDSP): the predictions of
+                # this row's checkpoint, same seed, on the training split.
+                pseudo_labels_of=meta.get('pseudo_labels_of'),
                 seed=int((cfg.get('randomness', None) or {}).get('seed')
                          or 0)))
     ids = [r['id'] for r in rows]
     for r in rows:
-        src = r['checkpoint_of']
-        if src is not None and (src not in ids or src == r['id']):
-            raise ValueError(f'{r["config"]}: benchmark.checkpoint_of={src!r}'
-                             ' is not another row of the table')
+        for key in ('checkpoint_of', 'pseudo_labels_of'):
+            src = r[key]
+            if src is not None and (src not in ids or src == r['id']):
+                raise ValueError(f'{r["config"]}: benchmark.{key}={src!r} '
+                                 'is not another row of the table')
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ValueError(f'two configs map to the row id(s) {dup}; row ids '
@@ -351,6 +364,15 @@ def prepare_config(row, args, work_dir, seed=None):
         scale_schedule(cfg, args['iters'])
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness', None) or {}, seed=seed)
+    if row.get('pseudo_labels_of'):
+        # Written into the run's own folder just before it trains (an
+        # absolute prefix wins over data_root); no folder yet without one.
+        prefix = cfg.train_dataloader.dataset.data_prefix
+        if work_dir:
+            prefix['gt_pseudo_seg'] = osp.join(
+                osp.abspath(work_dir), 'pseudo_label')
+        else:
+            prefix.pop('gt_pseudo_seg', None)
     # Scored once, after training, by runner.test().
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.work_dir = work_dir
@@ -798,10 +820,10 @@ def main(argv=None):
                 split=args.split,
                 seed=seed,
                 config=config_hash(prepare_config(r, opts, '', seed)))
-            if r['checkpoint_of']:
+            src = r['checkpoint_of'] or r['pseudo_labels_of']
+            if src:
                 key['source'] = config_hash(
-                    prepare_config(all_rows[r['checkpoint_of']], opts, '',
-                                   seed))
+                    prepare_config(all_rows[src], opts, '', seed))
             done_file = osp.join(work_dir, 'result.json')
             if args.reuse and osp.isfile(done_file):
                 old = _read_json(done_file)
@@ -818,28 +840,56 @@ def main(argv=None):
     lock = threading.Lock()
     failed = []
 
-    def source_of(run, key):
-        """The finished result and checkpoint a test-only run reads."""
-        src = osp.join(args.work_dir, run['checkpoint_of'],
-                       f'seed{run["run_seed"]}')
+    def source_of(run, key, src_id):
+        """The finished result and checkpoint of row ``src_id`` (same
+        seed) that a test-only or pseudo-labelled run reads."""
+        src = osp.join(args.work_dir, src_id, f'seed{run["run_seed"]}')
         done = osp.join(src, 'result.json')
         res = _read_json(done) if osp.isfile(done) else {}
         last = osp.join(src, 'last_checkpoint')
         if res.get('key', {}).get('config') != key['source'] or \
                 'metrics' not in res or not osp.isfile(last):
-            return None, (f'row {run["checkpoint_of"]} seed '
-                          f'{run["run_seed"]} has no finished run of its '
-                          f'current config in {src}: run it first')
+            return None, (f'row {src_id} seed {run["run_seed"]} has no '
+                          f'finished run of its current config in {src}: '
+                          'run it first')
         with open(last) as f:
             return dict(run, source_result=res,
                         source_checkpoint=f.read().strip()), None
+
+    def write_pseudo_labels(run, src):
+        """Predictions of ``src``'s checkpoint on the training split, with
+        the scribbles kept, into the run's ``pseudo_label`` folder."""
+        cfg = prepare_config(all_rows[run['pseudo_labels_of']], opts, '',
+                             run['run_seed'])
+        os.makedirs(run['work_dir'], exist_ok=True)
+        cfg_file = osp.join(run['work_dir'], 'pseudo_label_source.py')
+        cfg.dump(cfg_file)
+        cmd = [
+            sys.executable, PSEUDO_LABEL_TOOL, cfg_file,
+            src['source_checkpoint'],
+            osp.join(run['work_dir'], 'pseudo_label'), '--scribble-override'
+        ]
+        env = dict(os.environ)
+        if opts['threads']:
+            env['OMP_NUM_THREADS'] = str(opts['threads'])
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return (f'pseudo-labels from row {run["pseudo_labels_of"]} '
+                    f'failed: {" ".join(cmd)}\n{proc.stdout[-2000:]}'
+                    f'{proc.stderr[-2000:]}')
+        return None
 
     def one(i, item):
         r, run, key, done_file = item
         tag = f'[{i}/{len(todo)}] {r["id"]} seed {run["run_seed"]}'
         print(f'{tag}: {r["config"]}', flush=True)
         if r['checkpoint_of']:
-            run, why = source_of(run, key)
+            run, why = source_of(run, key, r['checkpoint_of'])
+            res = dict(error=why) if why else measure(run, opts)
+        elif r['pseudo_labels_of']:
+            src, why = source_of(run, key, r['pseudo_labels_of'])
+            why = why or write_pseudo_labels(run, src)
             res = dict(error=why) if why else measure(run, opts)
         else:
             res = measure(run, opts)
@@ -863,11 +913,14 @@ def main(argv=None):
             _write_json(out_json, dict(info=info, rows=rows))
 
     start = time.perf_counter()
-    # Trainings first, then the test-only runs that read their checkpoints.
+    # Trainings first, then those on another row's pseudo-labels, then the
+    # test-only runs that read checkpoints.
+    def stage(r):
+        return 2 if r['checkpoint_of'] else int(bool(r['pseudo_labels_of']))
+
     numbered = list(enumerate(todo, start=1))
-    for test_only in (False, True):
-        batch = [a for a in numbered
-                 if bool(a[1][0]['checkpoint_of']) == test_only]
+    for step in range(3):
+        batch = [a for a in numbered if stage(a[1][0]) == step]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             list(pool.map(lambda a: one(*a), batch))
     if todo:

@@ -7,8 +7,10 @@
 # Pseudo-label source: the partial CE row's own predictions on the training
 # slices (scribbled pixels keep their class). Image tags, the paper's
 # source, say almost nothing here: 375 of 382 training slices carry an LV
-# scribble. The step the table must run before training this row, with
-# the checkpoint of the pce row of the same seed:
+# scribble. tools/benchmark/mscmr_table.py writes them from the pce row's
+# checkpoint of the same seed before training this row
+# (benchmark.pseudo_labels_of) into the run's work dir; trained on its own,
+# the row reads <data_root>/pseudo_label/pce, written by
 #   python tools/dataset_converters/segmentor_pseudo_labels.py \
 #       configs/benchmark/mscmr/pce_deeplabv2_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py \
 #       <pce work dir>/iter_240.pth <data_root>/pseudo_label/pce \
@@ -46,4 +48,8 @@ train_dataloader = dict(
             gt_pseudo_seg='pseudo_label/pce'),
         pipeline=train_pipeline))
 benchmark = dict(
-    method='CDSP', labels='scribbles', baseline=False, control='pce')
+    method='CDSP',
+    labels='scribbles',
+    baseline=False,
+    control='pce',
+    pseudo_labels_of='pce')
