@@ -24,6 +24,28 @@ _GEOMETRIC_KEYS = ('scale_factor', 'crop_bbox', 'rotate_angle', 'flip',
                    'pad_shape')
 
 
+def check_before_geometric(results: dict, transform: str) -> None:
+    """Raise if a geometric transform already ran on ``results``.
+
+    A cue (superpixels, boundaries, distance maps) must be computed on the
+    decoded image; afterwards the geometric transforms move it with the
+    image like every map in ``seg_fields``.
+
+    Args:
+        results (dict): The pipeline results.
+        transform (str): The cue transform's name, for the message.
+
+    Raises:
+        ValueError: naming the keys that show a geometric transform ran.
+    """
+    moved = [k for k in _GEOMETRIC_KEYS if k in results]
+    if moved:
+        raise ValueError(
+            f'{transform} must run before geometric transforms, but results '
+            f'already has {moved}: put it right after '
+            'LoadScribbleAnnotations so that it sees the original image')
+
+
 def compute_slic_boundaries(img_bgr: np.ndarray,
                             n_segments: int = 800,
                             compactness: float = 10.0,
@@ -196,13 +218,7 @@ class SLICBoundaries(BaseTransform):
             if key not in fields:
                 fields.append(key)
             return results
-        moved = [k for k in _GEOMETRIC_KEYS if k in results]
-        if moved:
-            raise ValueError(
-                f'SLICBoundaries must run before geometric transforms, but '
-                f'results already has {moved}: move it right after '
-                'LoadScribbleAnnotations so that the superpixels are those '
-                'of the original image')
+        check_before_geometric(results, 'SLICBoundaries')
         results[key] = compute_slic_boundaries(results['img'], **self.kwargs)
         fields.append(key)
         return results

@@ -51,11 +51,8 @@ from mmseg.registry import TRANSFORMS
 from scipy import ndimage
 
 from mmscribble.structures import get_map_spec, register_map
+from .cues import check_before_geometric
 
-# Geometric transforms add these keys: their presence means the maps would
-# be computed on a moved image.
-_GEOMETRIC_KEYS = ('scale_factor', 'crop_bbox', 'rotate_angle', 'flip',
-                   'pad_shape')
 MAX_DISTANCE = 255
 
 # d_s (Eq. 16) x 255 is the pre-declared row gt_distance_map; d_c (Eq. 14)
@@ -288,12 +285,7 @@ class CDSPDistanceMaps(BaseTransform):
                     f'CDSPDistanceMaps needs {source_key!r} for {key!r}: '
                     'load it first (LoadScribbleAnnotations with '
                     f'data_prefix {source_key}=...)')
-            moved = [k for k in _GEOMETRIC_KEYS if k in results]
-            if moved:
-                raise ValueError(
-                    'CDSPDistanceMaps must run before geometric transforms, '
-                    f'but results already has {moved}: put it right after '
-                    'LoadScribbleAnnotations')
+            check_before_geometric(results, 'CDSPDistanceMaps')
             results[key] = fn(results[source_key], lam, self.background,
                               self.ignore_index).astype(np.float32)
         if key not in fields:

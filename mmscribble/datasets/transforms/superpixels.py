@@ -21,11 +21,8 @@ from mmseg.registry import TRANSFORMS
 from skimage.segmentation import felzenszwalb
 
 from mmscribble.structures import get_map_spec
+from .cues import check_before_geometric
 
-# Keys the geometric transforms add (see cues.py): present means the image
-# no longer has its decoded geometry.
-_GEOMETRIC_KEYS = ('scale_factor', 'crop_bbox', 'rotate_angle', 'flip',
-                   'pad_shape')
 
 
 def compute_felzenszwalb(img_bgr: np.ndarray,
@@ -112,12 +109,7 @@ class FelzenszwalbSuperpixels(BaseTransform):
             if key not in fields:
                 fields.append(key)
             return results
-        moved = [k for k in _GEOMETRIC_KEYS if k in results]
-        if moved:
-            raise ValueError(
-                'FelzenszwalbSuperpixels must run before geometric '
-                f'transforms, but results already has {moved}: move it '
-                'right after LoadScribbleAnnotations')
+        check_before_geometric(results, 'FelzenszwalbSuperpixels')
         results[key] = compute_felzenszwalb(results['img'], **self.kwargs)
         fields.append(key)
         return results
