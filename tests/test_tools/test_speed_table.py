@@ -29,6 +29,17 @@ def test_papers_sizes_reach_the_bench_scripts():
     quick = tool.bench_urss.parse_args(
         tool.bench_argv('urss', tool.parse_args([])))
     assert quick.size < 59 and quick.batch < 8
+    # CDSP's LoRM at 59x59 cells of 2048 channels, batch 16; soft
+    # self-labeling on the MSCMR label grid; SPML at 512 / 4 = 128 cells.
+    cdsp = tool.bench_cdsp.parse_args(tool.bench_argv('cdsp', args))
+    assert (cdsp.sizes, cdsp.channels, cdsp.batch) == ([59], 2048, 16)
+    softsl = tool.bench_softsl.parse_args(tool.bench_argv('softsl', args))
+    assert (softsl.size, softsl.batch, softsl.repeats) == (81, 8, 2)
+    spml = tool.bench_spml.parse_args(tool.bench_argv('spml', args))
+    assert (spml.loss_sizes, spml.batch, spml.threads) == ([128], 12, 2)
+    budget = tool.parse_args(['--dense-budget-gb', '2'])
+    assert '--dense-budget-gb' in tool.bench_argv('cdsp', budget)
+    assert '--dense-budget-gb' not in tool.bench_argv('spml', budget)
 
 
 def test_training_iterations_side_by_side(capsys):

@@ -2,7 +2,7 @@
 """Speed and memory of every head and loss, and of each method's training
 iteration relative to partial cross-entropy: one command.
 
-Four sections, printed as markdown:
+Seven sections, printed as markdown:
 
 1. URSS (``tools/benchmark/bench_urss.py``, run as is): forward + backward
    of the head's feature path without / with the random walk, and of the
@@ -18,7 +18,18 @@ Four sections, printed as markdown:
    annotation WCE and partial focal loss on BLPSeg's, each against partial
    CE on the same logits. Paper sizes: 465x465 / batch 8 and 384x384 /
    batch 10, 21 classes.
-4. Training iteration of each method of the MSCMR table
+4. CDSP (``tools/benchmark/bench_cdsp.py``): LoRM in query chunks next to
+   the dense ``HW x HW`` form, and the exact distance transform next to
+   the authors' point-by-point loop. Paper size: 59x59 cells, 2048
+   channels, batch 16.
+5. Soft self-labeling (``tools/benchmark/bench_softsl.py``): the
+   reference and the fast pseudo-label solver on the same logits (time,
+   energy, gap to the closed-form optimum of the quadratic pair) and the
+   training step with each against partial CE.
+6. SPML (``tools/benchmark/bench_spml.py``): the embedding loss, and the
+   64-step random walk as products with the class maps next to 6
+   squarings of the transition matrix.
+7. Training iteration of each method of the MSCMR table
    (``configs/benchmark/mscmr/``, one config per method; label variants
    share their method's model and are left out), on the same backbone and
    input: ``model.train_step`` (data preprocessing, forward, backward,
@@ -37,13 +48,13 @@ Usage::
     python tools/benchmark/speed_table.py --skip-heads --repeats 5
     python tools/benchmark/speed_table.py --device cuda --paper
 
-Flags: ``--paper`` (the papers' sizes in sections 1-3; the quick default
+Flags: ``--paper`` (the papers' sizes in sections 1-6; the quick default
 uses 33x33 / batch 2 for URSS and 48x48, 64x64 / batch 2 for the LAM),
 ``--repeats N`` (timed passes or rounds per case), ``--threads N`` (torch
 threads), ``--device``, ``--dense-budget-gb`` (memory that bounds the
 batch of the dense forms), ``--skip-heads`` / ``--skip-train`` (drop
-sections 1-3 / 4), ``--configs`` (section 4's configs), ``--batch``
-(section 4's batch; default: each config's).
+sections 1-6 / 7), ``--configs`` (section 7's configs), ``--batch``
+(section 7's batch; default: each config's).
 """
 import argparse
 import glob
@@ -58,19 +69,31 @@ HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
 
+import bench_cdsp  # noqa: E402
 import bench_lam  # noqa: E402
 import bench_losses  # noqa: E402
+import bench_softsl  # noqa: E402
+import bench_spml  # noqa: E402
 import bench_urss  # noqa: E402
 
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
 QUICK = dict(
     urss=['--size', '33', '--channels', '512', '--batch', '2'],
     lam=['--sizes', '48', '64', '--local-batch', '2', '--classes', '21'],
-    losses=[])
+    losses=[],
+    cdsp=['--sizes', '30', '59', '--channels', '256'],
+    softsl=['--size', '48', '--batch', '1', '--oracle-size', '12'],
+    spml=['--loss-sizes', '32', '--walk-sizes', '24', '48'])
 PAPER = dict(
     urss=['--size', '59', '--channels', '512', '--batch', '8'],
     lam=['--sizes', '96', '128', '--local-batch', '10', '--classes', '21'],
-    losses=['--paper'])
+    losses=['--paper'],
+    cdsp=['--sizes', '59', '--channels', '2048', '--batch', '16'],
+    softsl=['--size', '81', '--batch', '8', '--oracle-size', '24'],
+    spml=['--loss-sizes', '128', '--batch', '12', '--walk-sizes', '64',
+          '128'])
+# Bench scripts with a dense reference whose batch --dense-budget-gb bounds.
+DENSE = ('urss', 'lam', 'cdsp')
 
 
 def parse_args(argv=None):
@@ -99,22 +122,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--skip-heads',
         action='store_true',
-        help='skip the head / loss benchmarks (sections 1-3)')
+        help='skip the head / loss benchmarks (sections 1-6)')
     parser.add_argument(
         '--skip-train',
         action='store_true',
-        help='skip the training-iteration comparison (section 4)')
+        help='skip the training-iteration comparison (section 7)')
     parser.add_argument(
         '--configs',
         nargs='+',
         default=None,
-        help='configs of section 4 (default: configs/benchmark/mscmr/*.py '
+        help='configs of section 7 (default: configs/benchmark/mscmr/*.py '
         'trained on the real scribbles)')
     parser.add_argument(
         '--batch',
         type=int,
         default=None,
-        help="section 4's batch size (default: each config's)")
+        help="section 7's batch size (default: each config's)")
     args = parser.parse_args(argv)
     for name in ('repeats', 'threads', 'batch'):
         value = getattr(args, name)
@@ -131,7 +154,7 @@ def bench_argv(name, args):
     argv += ['--repeats', str(args.repeats), '--device', args.device]
     if args.threads:
         argv += ['--threads', str(args.threads)]
-    if args.dense_budget_gb and name != 'losses':  # no dense form there
+    if args.dense_budget_gb and name in DENSE:
         argv += ['--dense-budget-gb', str(args.dense_budget_gb)]
     return argv
 
@@ -333,6 +356,15 @@ def main(argv=None):
         bench_lam.main(bench_argv('lam', args))
         print(f'\n## Per-pixel losses, {size}\n', flush=True)
         bench_losses.main(bench_argv('losses', args))
+        print(f'\n## CDSP: LoRM chunked vs dense, distance transform vs '
+              f'the authors\' loop, {size}\n', flush=True)
+        bench_cdsp.main(bench_argv('cdsp', args))
+        print(f'\n## Soft self-labeling: reference vs fast solver, {size}\n',
+              flush=True)
+        bench_softsl.main(bench_argv('softsl', args))
+        print(f'\n## SPML: embedding loss, random walk by products vs '
+              f'squaring, {size}\n', flush=True)
+        bench_spml.main(bench_argv('spml', args))
     if not args.skip_train:
         train_section(args)
 
