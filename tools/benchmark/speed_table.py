@@ -179,7 +179,9 @@ def synthetic_batch(num_classes, crop, batch, seed=0):
     Images are uniform noise; each image has a 3-pixel-wide horizontal
     stroke of every class (about 6% of a 161x161 crop labeled, like
     MSCMR), a valid mask of ones, a SLIC-like boundary map (every 8th row
-    and column) and its image tags.
+    and column), its image tags, and for CDSP and SPML a dense
+    pseudo-label (horizontal bands of every class), its two distance maps
+    (ramps) and an over-segmentation (16x16 blocks).
 
     Returns:
         dict: ``inputs`` and ``data_samples``, as a data loader yields.
@@ -192,6 +194,12 @@ def synthetic_batch(num_classes, crop, batch, seed=0):
     boundary = torch.zeros(1, h, w, dtype=torch.uint8)
     boundary[:, ::8, :] = 1
     boundary[:, :, ::8] = 1
+    rows = torch.arange(h)[:, None].expand(h, w)
+    cols = torch.arange(w)[None, :].expand(h, w)
+    pseudo = (rows * num_classes // h).to(torch.uint8)[None]
+    superpixel = ((rows // 16) * ((w + 15) // 16) + cols // 16).to(
+        torch.int32)[None]
+    ramp = torch.linspace(0, 255, h * w).view(1, h, w)
     for _ in range(batch):
         inputs.append(
             torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
@@ -204,6 +212,10 @@ def synthetic_batch(num_classes, crop, batch, seed=0):
         sample.gt_valid_mask = PixelData(
             data=torch.ones(1, h, w, dtype=torch.uint8))
         sample.gt_boundary_map = PixelData(data=boundary.clone())
+        sample.gt_pseudo_seg = PixelData(data=pseudo.clone())
+        sample.gt_distance_map = PixelData(data=ramp.clone())
+        sample.gt_distance_pseudo = PixelData(data=ramp.flip(-1))
+        sample.gt_superpixel = PixelData(data=superpixel.clone())
         sample.set_metainfo(
             dict(
                 img_shape=(h, w),
