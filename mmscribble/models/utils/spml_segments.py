@@ -156,6 +156,40 @@ def nearest_labeled(prototypes: Tensor, label: Tensor,
     return expanded
 
 
+
+def _share_a_tag(img_tags: Tensor, seg_tags: Tensor,
+                 seg_image: Tensor) -> Tensor:
+    """``(B, S)`` bool: image ``b`` shares a tag with segment ``s``'s image,
+    or is that image (the co-occurrence relation, Eq. 4).
+
+    Args:
+        img_tags (Tensor): ``(B, K)`` multi-hot tags of the images.
+        seg_tags (Tensor): ``(S, K)`` multi-hot tags of each segment's image.
+        seg_image (Tensor): ``(S, )`` image index of each segment (-1 for
+            none, e.g. a memory-bank segment).
+    """
+    share = (img_tags.float() @ seg_tags.float().t()) > 0
+    own = torch.arange(
+        img_tags.shape[0], device=seg_image.device)[:, None] == seg_image[None]
+    return share | own
+
+
+def _affinity_labels(prototypes: Tensor, seg_label: Tensor,
+                     pixel_segment: Tensor, pixel_label: Tensor,
+                     valid: Tensor, unlabeled: int):
+    """Labels of the feature-affinity relation (Eq. 4): each segment takes
+    the label of its nearest labeled prototype, each valid pixel its
+    segment's; a labeled pixel keeps its own label.
+
+    Returns:
+        tuple[Tensor]: ``(P, )`` pixel labels and ``(S, )`` segment labels.
+    """
+    seg_hat = nearest_labeled(prototypes, seg_label, unlabeled)
+    pix_hat = torch.where(valid, seg_hat[pixel_segment.clamp(min=0)],
+                          torch.full_like(pixel_label, unlabeled))
+    pix_hat = torch.where(pixel_label != unlabeled, pixel_label, pix_hat)
+    return pix_hat, seg_hat
+
 def spml_relations(
     pixel_segment: Tensor,
     pixel_image: Tensor,
@@ -229,23 +263,14 @@ def spml_relations(
         elif rel == 'semantic':
             out[rel] = by_label(pixel_label, seg_label)
         elif rel == 'cooccurrence':
-            share = (img_tags.float() @ seg_tags.float().t()) > 0
-            share = share | (
-                torch.arange(img_tags.shape[0], device=seg_image.device)[:,
-                                                                         None]
-                == seg_image[None])
-            pos = share[pixel_image]
+            pos = _share_a_tag(img_tags, seg_tags, seg_image)[pixel_image]
             out[rel] = (pos, ~pos, valid.float())
         elif rel == 'affinity':
             if prototypes is None:
                 raise ValueError("relation 'affinity' needs prototypes")
-            seg_hat = nearest_labeled(prototypes, seg_label, unlabeled)
-            pix_hat = torch.where(valid, seg_hat[pixel_segment.clamp(min=0)],
-                                  torch.full_like(pixel_label, unlabeled))
-            # A labeled pixel keeps its own label.
-            pix_hat = torch.where(pixel_label != unlabeled, pixel_label,
-                                  pix_hat)
-            out[rel] = by_label(pix_hat, seg_hat)
+            out[rel] = by_label(*_affinity_labels(
+                prototypes, seg_label, pixel_segment, pixel_label, valid,
+                unlabeled))
         else:
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")
@@ -318,21 +343,14 @@ def spml_relation_groups(
             g_tags = torch.where((g_img >= 0)[:, None],
                                  img_tags.long()[g_img.clamp(min=0)],
                                  uniq[:, 1:]).float()
-            share = (img_tags.float() @ g_tags.t()) > 0
-            share = share | (
-                torch.arange(img_tags.shape[0], device=g_img.device)[:, None]
-                == g_img[None])
-            pos = share[pixel_image]
+            pos = _share_a_tag(img_tags, g_tags, g_img)[pixel_image]
             out[rel] = (group, pos, torch.ones_like(pos), valid.float())
         elif rel == 'affinity':
             if prototypes is None:
                 raise ValueError("relation 'affinity' needs prototypes")
-            seg_hat = nearest_labeled(prototypes, seg_label, unlabeled)
-            pix_hat = torch.where(valid, seg_hat[pixel_segment.clamp(min=0)],
-                                  torch.full_like(pixel_label, unlabeled))
-            pix_hat = torch.where(pixel_label != unlabeled, pixel_label,
-                                  pix_hat)
-            out[rel] = by_label(pix_hat, seg_hat)
+            out[rel] = by_label(*_affinity_labels(
+                prototypes, seg_label, pixel_segment, pixel_label, valid,
+                unlabeled))
         else:
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")
