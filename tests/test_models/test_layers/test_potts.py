@@ -225,6 +225,30 @@ def test_dense_neighbourhood_matches_loops():
             _naive_pair_energy(y, naive, relaxation))
 
 
+@pytest.mark.parametrize('kind', ['grid4', 'grid8', 'dense'])
+def test_laplacian_and_degree_match_dense(kind):
+    torch.manual_seed(5)
+    img = torch.rand(2, 3, 4, 5, dtype=torch.float64) * 40
+    valid = torch.ones(2, 4, 5)
+    valid[1, :, 3:] = 0
+    if kind == 'dense':
+        nb = DenseNeighbourhood.from_image(img, 9., 2., valid_mask=valid)
+    else:
+        nb = GridNeighbourhood.from_image(
+            img, 9., int(kind[-1]), valid_mask=valid)
+    dense = nb.dense_weights()
+    lap = torch.diag_embed(dense.sum(2)) - dense
+    y = torch.randn(2, 3, 4, 5, dtype=torch.float64)
+    torch.testing.assert_close(
+        nb.laplacian(y), (y.flatten(2) @ lap).view_as(y), atol=1e-12,
+        rtol=0)
+    torch.testing.assert_close(nb.degree().flatten(1), dense.sum(2))
+    # L y is the gradient of sum w P_Q.
+    torch.testing.assert_close(
+        nb.laplacian(y), nb.pair_energy_grad(y, 'quadratic'), atol=1e-12,
+        rtol=0)
+
+
 def test_rgb_guide_inverts_normalisation():
     raw = torch.rand(1, 3, 2, 2) * 255
     mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
@@ -296,14 +320,119 @@ def test_solvers_reach_quadratic_oracle(seed):
     # The paper reports 99.2% soft Jaccard to the optimum for its solver.
     assert soft_jaccard(ref, opt, free) > 0.99
     assert energy(ref) <= energy(opt) * 1.001
+    # FAST_SOLVER with Adam (what it does for every other pair).
     fast = solve_pseudo_labels(logits, scribble, nb, 'quadratic',
-                               'quadratic', eta, lam, **FAST_SOLVER)
+                               'quadratic', eta, lam,
+                               **dict(FAST_SOLVER, optimizer='adam'))
     assert soft_jaccard(fast, opt, free) > 0.9
     assert energy(fast) <= energy(opt) * 1.1
     for y in (ref, fast):
         onehot = torch.nn.functional.one_hot(
             scribble.clamp(max=2), 3).permute(0, 3, 1, 2).double()
         assert torch.equal(y * (~free[:, None]), onehot * (~free[:, None]))
+
+
+def _one_hot(scribble, k):
+    return torch.nn.functional.one_hot(scribble.clamp(max=k - 1),
+                                       k).permute(0, 3, 1, 2).double()
+
+
+@pytest.mark.parametrize('kind', ['grid4', 'grid8', 'dense'])
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_cg_solver_equals_quadratic_oracle(seed, kind):
+    logits, img, scribble = _random_problem(seed, k=4)
+    if kind == 'dense':
+        nb = DenseNeighbourhood.from_image(img, 60., 3.)
+    else:
+        nb = GridNeighbourhood.from_image(img, 60., int(kind[-1]))
+    eta, lam = 0.3, 6.
+    opt = quadratic_pseudo_labels(logits, scribble, nb.dense_weights(), eta,
+                                  lam)
+    # FAST_SOLVER picks CG for the quadratic pair.
+    y = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                            eta, lam, **FAST_SOLVER)
+    torch.testing.assert_close(y, opt, atol=1e-8, rtol=0)
+    cg = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                             eta, lam, steps=50, optimizer='cg')
+    assert torch.equal(y, cg)
+    # On the simplex, scribbles exactly one-hot.
+    assert (y >= 0).all()
+    torch.testing.assert_close(y.sum(1), torch.ones_like(y[:, 0]),
+                               atol=1e-12, rtol=0)
+    fixed = (scribble != 255)[:, None]
+    assert torch.equal(y * fixed, _one_hot(scribble, 4) * fixed)
+    # At most the reference solver's energy.
+    ref = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                              eta, lam, **REFERENCE_SOLVER)
+    fixed_nb = nb.without_fixed_pairs(fixed[:, 0])
+
+    def energy(v):
+        return self_labeling_energy(v, logits, scribble, fixed_nb,
+                                    'quadratic', 'quadratic', eta, lam)
+
+    assert (energy(y) <= energy(ref) + 1e-12).all()
+
+
+def test_cg_solver_hand_worked_chain():
+    # 1 x 3 chain, unit weights, scribbles 0 and 1 at the ends, sigma =
+    # (0.8, 0.2) in the middle, eta 0.5, lambda 1:
+    # (2 eta + 2 lam) y = 2 eta sigma + lam (e_0 + e_1)
+    # -> y = ((0.8, 0.2) + (1, 1)) / 3 = (0.6, 0.4).
+    logits = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
+    logits[0, 0, 0, 1] = math.log(4)
+    scribble = torch.tensor([[[0, 255, 1]]])
+    weights = torch.zeros(1, 2, 1, 3, dtype=torch.float64)
+    weights[0, 0, 0, :2] = 1
+    nb = GridNeighbourhood(weights, ((0, 1), (1, 0)))
+    y = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                            0.5, 1., steps=3, optimizer='cg')
+    torch.testing.assert_close(y[0, :, 0, 1], _vec(.6, .4), atol=1e-12,
+                               rtol=0)
+    # eta = 0: Grady's random walker, (1/2, 1/2).
+    y = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                            0., 1., steps=3, optimizer='cg')
+    torch.testing.assert_close(y[0, :, 0, 1], _vec(.5, .5), atol=1e-12,
+                               rtol=0)
+
+
+def test_cg_solver_padding():
+    # A 6 x 7 image padded to 8 x 9 (bottom, right): the real pixels get
+    # the optimum of the unpadded problem, the padding keeps
+    # softmax(logits) as with the gradient solvers.
+    logits, img, scribble = _random_problem(3, n=1, k=3, h=8, w=9)
+    valid = torch.zeros(1, 8, 9)
+    valid[:, :6, :7] = 1
+    scribble[:, 6:] = 255
+    scribble[:, :, 7:] = 255
+    nb = GridNeighbourhood.from_image(img, 60., 4, valid_mask=valid)
+    y = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                            0.3, 6., valid_mask=valid, **FAST_SOLVER)
+    crop = (..., slice(0, 6), slice(0, 7))
+    small_nb = GridNeighbourhood.from_image(img[crop], 60., 4)
+    opt = quadratic_pseudo_labels(logits[crop], scribble[crop],
+                                  small_nb.dense_weights(), 0.3, 6.)
+    torch.testing.assert_close(y[crop], opt, atol=1e-8, rtol=0)
+    pad = (valid == 0)[:, None].expand_as(y)
+    torch.testing.assert_close(
+        y[pad], logits.softmax(1)[pad], atol=1e-15, rtol=0)
+    ref = solve_pseudo_labels(logits, scribble, nb, 'quadratic', 'quadratic',
+                              0.3, 6., valid_mask=valid, **REFERENCE_SOLVER)
+    torch.testing.assert_close(y[pad], ref[pad], atol=1e-15, rtol=0)
+
+
+def test_cg_solver_only_for_the_quadratic_pair():
+    logits, img, scribble = _random_problem(0)
+    nb = GridNeighbourhood.from_image(img, 9., 4)
+    for pair in (('collision', 'collision_divergence'),
+                 ('quadratic', 'bilinear'), ('standard', 'quadratic')):
+        with pytest.raises(ValueError, match="optimizer='cg'"):
+            solve_pseudo_labels(logits, scribble, nb, *pair, optimizer='cg')
+    # 'auto' is Adam for every other pair.
+    auto = solve_pseudo_labels(logits, scribble, nb, steps=5, lr=0.2,
+                               optimizer='auto')
+    adam = solve_pseudo_labels(logits, scribble, nb, steps=5, lr=0.2,
+                               optimizer='adam')
+    assert torch.equal(auto, adam)
 
 
 def test_solver_lowers_energy_default_pair():
