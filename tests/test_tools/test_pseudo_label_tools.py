@@ -86,6 +86,41 @@ def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path):
         np.testing.assert_array_equal(b[~lab], a[~lab])
 
 
+def test_split_option_predicts_another_dataloader(synthetic_root, tmp_path):
+    # --split val writes the val images (the split that has dense ground
+    # truth); the annotations loaded are val's dense masks, so the
+    # override reproduces them pixel for pixel.
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(DEMO)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    tool = load('segmentor_pseudo_labels')
+    out = str(tmp_path / 'val')
+    tool.main([
+        DEMO, ckpt, out, '--split', 'val', '--scribble-override',
+        '--cfg-options', f'val_dataloader.dataset.data_root={synthetic_root}'
+    ])
+    with open(osp.join(synthetic_root, 'splits/val.txt')) as f:
+        stems = [s.strip() for s in f if s.strip()]
+    assert sorted(os.listdir(out)) == sorted(s + '.png' for s in stems)
+    for stem in stems:
+        dense = read_label_png(
+            osp.join(synthetic_root, 'ann_dir/full', stem + '.png'))
+        np.testing.assert_array_equal(
+            read_label_png(osp.join(out, stem + '.png')), dense)
+    # scored against that ground truth: 100 mIoU
+    miou = load('pseudo_label_miou').main(
+        [out,
+         osp.join(synthetic_root, 'ann_dir/full'), '--num-classes', '4'])
+    assert miou == pytest.approx(100.0)
+    # a split the config does not have fails before the checkpoint is read
+    with pytest.raises(ValueError, match='--split nope.*train, val'):
+        tool.main(
+            [DEMO, str(tmp_path / 'missing.pth'), out, '--split', 'nope'])
+
+
 def test_cam_stage_writes_tagged_pseudo_labels(voc_fixture, tmp_path):
     # The CAM classifier config through the same tool: labels are the
     # background or a class of the scribbles' tags.

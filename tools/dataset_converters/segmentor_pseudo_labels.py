@@ -11,6 +11,15 @@ config's ``test_pipeline`` (its resizing, the model's ``test_cfg``: whole
 or sliding window) and brought back to the original size. With
 ``--scribble-override`` every scribbled pixel takes its scribble's class.
 
+``--split val`` (or ``test``) writes the images of the config's
+``val_dataloader`` (``test_dataloader``) instead: where the training
+images have no dense ground truth (MSCMR), the pseudo-labels of a split
+that has it can be scored with ``pseudo_label_miou.py``. The annotations
+loaded are then that split's (a CAM config takes its image tags from
+them); ``--scribble-override`` would copy dense ground truth, so leave it
+off there. ``--cfg-options`` keys name that dataloader
+(``val_dataloader.dataset.data_root=...``).
+
 Example::
 
     python tools/dataset_converters/segmentor_pseudo_labels.py \\
@@ -24,7 +33,7 @@ import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS
 from PIL import Image
@@ -35,7 +44,7 @@ from mmscribble.utils.visualize import load_segmentor
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Write a segmentor\'s predictions on its training '
-        'split as pseudo-label PNGs')
+        'split (or --split) as pseudo-label PNGs')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='output folder')
@@ -43,6 +52,11 @@ def parse_args(argv=None):
         '--scribble-override',
         action='store_true',
         help='scribbled pixels keep their scribble class')
+    parser.add_argument(
+        '--split',
+        default='train',
+        help='dataloader whose images are predicted: train (default), '
+        'val or test (the config\'s <split>_dataloader)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--limit', type=int, default=0, help='first N images only (0: all)')
@@ -58,18 +72,31 @@ def stem_of(img_path: str, img_dir: str) -> str:
     return osp.splitext(osp.relpath(img_path, img_dir))[0]
 
 
+def split_dataset_cfg(cfg, split: str):
+    """The dataset config of ``cfg.<split>_dataloader``."""
+    key = f'{split}_dataloader'
+    loader = cfg.get(key)
+    if not loader or not loader.get('dataset'):
+        have = sorted(k[:-len('_dataloader')] for k in cfg.keys()
+                      if k.endswith('_dataloader') and cfg.get(k)
+                      and cfg.get(k).get('dataset'))
+        raise ValueError(f'--split {split}: the config has no {key} with a '
+                         f'dataset (splits it has: {", ".join(have)})')
+    return loader.dataset.copy()
+
+
 def main(argv=None):
     args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    # Before the checkpoint is read: a wrong split fails at once.
+    ds_cfg = split_dataset_cfg(cfg, args.split)
     model = load_segmentor(
         args.config,
         args.checkpoint,
         args.device,
         cfg_options=args.cfg_options)
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    ds_cfg = cfg.train_dataloader.dataset.copy()
     # Predict as at test time: the test pipeline, no augmentation; the
     # scribbles are still loaded (at the original size) for the override.
     ds_cfg.pipeline = cfg.test_pipeline
