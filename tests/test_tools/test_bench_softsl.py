@@ -30,5 +30,12 @@ def test_cases_run_and_oracle_table(capsys):
     assert res['reference'][0] >= res['optimum'] - 1e-9
     assert res['fast'][0] >= res['optimum'] - 1e-9
     assert res['reference'][1] > 0.99
+    # The fast solver of the quadratic pair is CG: at the optimum; the
+    # Adam setting it replaced is timed beside it.
+    assert abs(res['fast'][0] - res['optimum']) < 1e-9
+    assert res['fast-adam'][0] >= res['optimum'] - 1e-9
+    bench._solver_case(
+        dict(solver='fast-adam', pair=bench.QUADRATIC, batch=1, classes=3,
+             size=8, device='cpu'))()
     with pytest.raises(SystemExit):
         bench.parse_args(['--size', '0'])
