@@ -34,7 +34,9 @@
 #   made 1.4x more segments (2.05x -> 1.88x). Computed online, ~65 ms per
 #   slice in the data workers.
 # A 1-batch memory bank instead of 2 changed nothing measurable (1.66x vs
-# 1.68x at 9 clusters), so the paper's 2 stay.
+# 1.68x at 9 clusters), so the paper's 2 stay; an ASPP-sum of 128
+# channels instead of the baseline head's 256 gave 1.54x against 1.69x in
+# a second run, too little to narrow the head.
 _base_ = './pce_deeplabv2_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
 crop_size = (161, 161)
 norm_cfg = dict(type='BN', requires_grad=True)
