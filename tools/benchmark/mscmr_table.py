@@ -931,8 +931,12 @@ def main(argv=None):
         Returns:
             tuple: ``(error or None, seconds)``.
         """
-        cfg = prepare_config(all_rows[run['pseudo_labels_of']], opts, '',
-                             run['run_seed'])
+        # Parsing resolves mmseg:: bases through pkg_resources, which is
+        # not thread-safe (two --jobs threads here at once raised
+        # "TypeError: Expected str, Requirement, or Distribution").
+        with lock:
+            cfg = prepare_config(all_rows[run['pseudo_labels_of']], opts,
+                                 '', run['run_seed'])
         os.makedirs(run['work_dir'], exist_ok=True)
         cfg_file = osp.join(run['work_dir'], 'pseudo_label_source.py')
         cfg.dump(cfg_file)
