@@ -95,6 +95,14 @@ def test_row_seeds():
     assert tool.row_seeds(main, 3) == [0, 1, 2]
     assert tool.row_seeds(dict(section='robustness', seed=5), 3) == [5]
     assert tool.row_seeds(dict(section='crf', seed=0), 3) == [0]
+    # --first-seed K: seeds K .. K+N-1, the same runs (work dir and hash)
+    # a plain --seeds K+N run trains, so a split table is reused whole.
+    assert tool.row_seeds(main, 1, 2) == [2]
+    assert tool.row_seeds(dict(section='main', seed=5), 2, 1) == [6, 7]
+    assert tool.row_seeds(dict(section='robustness', seed=5), 3, 1) == [6]
+    assert tool.parse_args(['--first-seed', '2']).first_seed == 2
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--first-seed', '-1'])
 
 
 def test_seed_goes_to_randomness_and_changes_the_hash():

@@ -17,6 +17,9 @@ Usage::
         --jobs 2 --threads 1
     python tools/benchmark/mscmr_table.py --only pce --only urss --iters 20
     python tools/benchmark/mscmr_table.py --section main --seeds 3
+    # one table split over two processes (or machines), then joined:
+    python tools/benchmark/mscmr_table.py --only pce --seeds 1 --first-seed 1
+    python tools/benchmark/mscmr_table.py --only pce --seeds 2  # reuses seed 1
 
 Row ids are the config's method prefix, plus the label variant:
 ``pce``, ``urss``, ``urss-drop0.3``, ``blpseg``, ...; ``--list`` prints
@@ -183,6 +186,14 @@ def parse_args(argv=None):
         help='seeds per row of the main section (default 3); robustness '
         'and CRF rows train one')
     parser.add_argument(
+        '--first-seed',
+        type=int,
+        default=0,
+        metavar='K',
+        help='train seeds K .. K+N-1 (offsets to each config\'s seed; '
+        'default 0): splits one table over several processes or '
+        'machines, whose finished runs a later full run reuses')
+    parser.add_argument(
         '--section',
         action='append',
         default=None,
@@ -215,6 +226,8 @@ def parse_args(argv=None):
         parser.error('--threads must be a positive int')
     if args.seeds < 1:
         parser.error('--seeds must be a positive int')
+    if args.first_seed < 0:
+        parser.error('--first-seed must be an int >= 0')
     if args.jobs < 1:
         parser.error('--jobs must be a positive int')
     if not re.fullmatch(r'[\w.-]+', args.split):
@@ -321,11 +334,12 @@ def _train_labels(cfg):
     return ((ds or {}).get('data_prefix', None) or {}).get('seg_map_path')
 
 
-def row_seeds(row, seeds):
+def row_seeds(row, seeds, first=0):
     """The seeds a row trains: ``seeds`` of them in the main section, one
-    elsewhere, counted from the config's ``randomness.seed``."""
+    elsewhere, counted from the config's ``randomness.seed`` plus
+    ``first``."""
     n = seeds if row['section'] == 'main' else 1
-    return [row['seed'] + k for k in range(n)]
+    return [row['seed'] + first + k for k in range(n)]
 
 
 def scale_schedule(cfg, iters):
@@ -880,7 +894,7 @@ def main(argv=None):
         r['runs'] = []
         if 'skipped' in r:
             continue
-        for seed in row_seeds(r, args.seeds):
+        for seed in row_seeds(r, args.seeds, args.first_seed):
             work_dir = osp.join(args.work_dir, r['id'], f'seed{seed}')
             key = dict(
                 iters=args.iters,
