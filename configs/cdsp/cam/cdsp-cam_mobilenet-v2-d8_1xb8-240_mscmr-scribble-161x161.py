@@ -9,10 +9,10 @@
 #
 # Tried for issue 12's question, not used by the MSCMR CDSP row: the tags
 # say almost nothing here (Myo in 374, LV in 375 of the 382 training
-# slices, RV in 305). Trained for 120 of these 240 iterations (a loaded
-# CPU), its pseudo-labels score 7.79 mIoU on val (threshold 0.25; 27.33 at
-# the best of 0.25 / 0.5 / 0.75 / 0.9, chosen on val itself) against 64.52
-# for the partial CE row's predictions (docs/cdsp.md, "MSCMR: pseudo-label
+# slices, RV in 305). Trained once (seed 0, one CPU thread), its
+# pseudo-labels score 16.44 mIoU on val (threshold 0.25; 28.39 at the best
+# of 0.25 / 0.5 / 0.75 / 0.9, chosen on val itself) against 64.52 for the
+# partial CE row's predictions (docs/cdsp.md, "MSCMR: pseudo-label
 # sources", 2026-12-02):
 #   python tools/train.py $CONFIG \
 #       --cfg-options train_dataloader.dataset.data_root=<data_root>
