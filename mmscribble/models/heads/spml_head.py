@@ -3,6 +3,7 @@
 contrastive learning of a unit-norm embedding, plus the softmax classifier
 trained on the detached embedding."""
 from collections import deque
+from numbers import Integral
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -53,6 +54,15 @@ class SPMLHead(BaseScribbleHead):
     the batch and memory) and ``loss_affinity`` (``C-hat``). A loss set
     to None or with ``loss_weight`` 0 is not computed.
 
+    Semantic context (``O``): the paper defines it as "the union of
+    object classes in each image" and separates "images without any
+    overlapping object categories", so the tags of ``O`` leave out
+    ``context_ignore_classes`` (the background). With the background in
+    them every image with a background scribble (each of MSCMR's 382
+    training slices) shares a tag with every other, every segment is a
+    positive and ``O`` is exactly 0. An image with no object tag shares
+    no context: its positives are its own segments only.
+
     Memory: the losses hold ``(P, S)`` logits and masks, ``P`` the
     positions of the batch at stride 4 and ``S`` the segments of the batch
     and memory (about 12 * 128^2 x 4000 for the paper's VOC setting, 3 GB
@@ -73,6 +83,11 @@ class SPMLHead(BaseScribbleHead):
             (dict, optional): ``SegSortLoss`` configs.
         unlabeled_as_class (bool): in ``C`` and ``C-hat``, "unlabeled" is
             one more class instead of ignored. Default: False (paper).
+        context_ignore_classes (tuple[int]): class ids left out of
+            the image tags of the co-occurrence relation ``O`` (and of
+            the tags its memory bank keeps); ``()`` keeps every class.
+            Only ``O`` reads them. Default: ``(0, )``, the background of
+            VOC and MSCMR.
         loss_form (str): ``'grouped'`` (relations as segment groups,
             :func:`grouped_segsort_plus_loss`: no ``(P, S)`` masks) or
             ``'masked'`` (the ``(P, S)`` masks of :func:`spml_relations`,
@@ -107,6 +122,7 @@ class SPMLHead(BaseScribbleHead):
                      loss_name='loss_spml_occ'),
                  loss_affinity: Optional[ConfigType] = None,
                  unlabeled_as_class: bool = False,
+                 context_ignore_classes: Sequence[int] = (0, ),
                  loss_form: str = 'grouped',
                  **kwargs) -> None:
         kwargs.setdefault('input_transform', 'multiple_select')
@@ -152,6 +168,12 @@ class SPMLHead(BaseScribbleHead):
         self.kmeans_iterations = int(kmeans_iterations)
         self.coord_weight = float(coord_weight)
         self.unlabeled_as_class = bool(unlabeled_as_class)
+        self.context_ignore_classes = self._check_class_ids(
+            context_ignore_classes, 'context_ignore_classes')
+        keep = torch.ones(self.num_classes, dtype=torch.bool)
+        ignore = torch.tensor(self.context_ignore_classes, dtype=torch.long)
+        keep[ignore] = False
+        self.register_buffer('context_classes', keep, persistent=False)
         if loss_form not in ('grouped', 'masked'):
             raise ValueError("loss_form must be 'grouped' or 'masked', got "
                              f'{loss_form!r}')
@@ -163,6 +185,19 @@ class SPMLHead(BaseScribbleHead):
         taken = self.decode_loss_names()
         for arg, _ in RELATIONS:
             setattr(self, arg, self.build_aux_loss(locals()[arg], arg, taken))
+
+    def _check_class_ids(self, ids, arg: str) -> Tuple[int, ...]:
+        if not isinstance(ids, (list, tuple)):
+            raise ValueError(
+                f'{arg} must be a list or tuple of class ids, got {ids!r}')
+        bad = [
+            c for c in ids if isinstance(c, bool)
+            or not isinstance(c, Integral) or not 0 <= c < self.num_classes
+        ]
+        if bad:
+            raise ValueError(f'{arg} must hold class ids in [0, '
+                             f'{self.num_classes}), got {bad} in {ids!r}')
+        return tuple(int(c) for c in ids)
 
     def forward_embedding(self,
                           inputs: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:
@@ -233,6 +268,13 @@ class SPMLHead(BaseScribbleHead):
         return torch.where(pooled == 1 << 20,
                            torch.full_like(pooled, self.ignore_index), pooled)
 
+    def context_tags(self, batch_data_samples: SampleList) -> Tensor:
+        """``(N, num_classes)`` bool tags of the co-occurrence relation:
+        ``metainfo['img_tags']`` without ``context_ignore_classes``."""
+        device = self.context_classes.device
+        tags = self.img_tags(batch_data_samples, self.num_classes, device)
+        return tags.bool() & self.context_classes
+
     def embedding_losses(self, emb: Tensor,
                          batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """The SegSort+ losses of Eq. 4 on a batch.
@@ -267,8 +309,7 @@ class SPMLHead(BaseScribbleHead):
         segs = split_segments(clusters, label, sp)
         flat = emb.permute(0, 2, 3, 1).reshape(-1, d)
         proto = segment_prototypes(flat, segs.pixel_segment, segs.num_segments)
-        tags = self.img_tags(batch_data_samples, self.num_classes,
-                             emb.device).bool()
+        tags = self.context_tags(batch_data_samples)
         seg_tags = tags[segs.image]
         new_memory = (proto.detach(), segs.label, seg_tags)
         mem = list(self.memory)

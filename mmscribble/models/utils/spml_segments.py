@@ -156,15 +156,19 @@ def nearest_labeled(prototypes: Tensor, label: Tensor,
     return expanded
 
 
-
 def _share_a_tag(img_tags: Tensor, seg_tags: Tensor,
                  seg_image: Tensor) -> Tensor:
     """``(B, S)`` bool: image ``b`` shares a tag with segment ``s``'s image,
     or is that image (the co-occurrence relation, Eq. 4).
 
+    The tags are the semantic context, object classes only (the head
+    drops the background): an image without any shares no context, and
+    its own segments are its only positives.
+
     Args:
-        img_tags (Tensor): ``(B, K)`` multi-hot tags of the images.
-        seg_tags (Tensor): ``(S, K)`` multi-hot tags of each segment's image.
+        img_tags (Tensor): ``(B, K)`` multi-hot context tags of the images.
+        seg_tags (Tensor): ``(S, K)`` multi-hot context tags of each
+            segment's image.
         seg_image (Tensor): ``(S, )`` image index of each segment (-1 for
             none, e.g. a memory-bank segment).
     """
@@ -175,8 +179,8 @@ def _share_a_tag(img_tags: Tensor, seg_tags: Tensor,
 
 
 def _affinity_labels(prototypes: Tensor, seg_label: Tensor,
-                     pixel_segment: Tensor, pixel_label: Tensor,
-                     valid: Tensor, unlabeled: int):
+                     pixel_segment: Tensor, pixel_label: Tensor, valid: Tensor,
+                     unlabeled: int):
     """Labels of the feature-affinity relation (Eq. 4): each segment takes
     the label of its nearest labeled prototype, each valid pixel its
     segment's; a labeled pixel keeps its own label.
@@ -189,6 +193,7 @@ def _affinity_labels(prototypes: Tensor, seg_label: Tensor,
                           torch.full_like(pixel_label, unlabeled))
     pix_hat = torch.where(pixel_label != unlabeled, pixel_label, pix_hat)
     return pix_hat, seg_hat
+
 
 def spml_relations(
     pixel_segment: Tensor,
@@ -214,7 +219,10 @@ def spml_relations(
       ignored, as in the paper; ``unlabeled_as_class=True`` treats
       "unlabeled" as one more class instead.
     - ``'cooccurrence'`` (``O``): every segment; positive when its image
-      shares a tag with the pixel's image, or is that image.
+      shares a tag with the pixel's image, or is that image. The tags
+      are the semantic context, "the union of object classes" (Sec. 3):
+      with the background among them every scribbled image shares it
+      and ``O`` has no negative (:class:`SPMLHead` leaves it out).
     - ``'affinity'`` (``C-hat``): ``'semantic'`` on the labels expanded
       by :func:`nearest_labeled` (needs ``prototypes``).
 
@@ -229,9 +237,10 @@ def spml_relations(
         seg_image (Tensor): ``(S, )`` image of each segment, -1 = memory.
         seg_label (Tensor): ``(S, )`` label of each segment.
         seg_superpixel (Tensor): ``(S, )`` superpixel of each segment.
-        seg_tags (Tensor): ``(S, C)`` multi-hot tags of the segment's
-            image.
-        img_tags (Tensor): ``(N, C)`` multi-hot tags of the batch images.
+        seg_tags (Tensor): ``(S, C)`` multi-hot context tags of the
+            segment's image (``'cooccurrence'`` only).
+        img_tags (Tensor): ``(N, C)`` multi-hot context tags of the batch
+            images (``'cooccurrence'`` only).
         unlabeled (int): the unlabeled id.
         relations (Sequence[str]): which to build.
         prototypes (Tensor, optional): ``(S, D)``, for ``'affinity'``.
@@ -268,9 +277,9 @@ def spml_relations(
         elif rel == 'affinity':
             if prototypes is None:
                 raise ValueError("relation 'affinity' needs prototypes")
-            out[rel] = by_label(*_affinity_labels(
-                prototypes, seg_label, pixel_segment, pixel_label, valid,
-                unlabeled))
+            out[rel] = by_label(
+                *_affinity_labels(prototypes, seg_label, pixel_segment,
+                                  pixel_label, valid, unlabeled))
         else:
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")
@@ -348,9 +357,9 @@ def spml_relation_groups(
         elif rel == 'affinity':
             if prototypes is None:
                 raise ValueError("relation 'affinity' needs prototypes")
-            out[rel] = by_label(*_affinity_labels(
-                prototypes, seg_label, pixel_segment, pixel_label, valid,
-                unlabeled))
+            out[rel] = by_label(
+                *_affinity_labels(prototypes, seg_label, pixel_segment,
+                                  pixel_label, valid, unlabeled))
         else:
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")

@@ -144,3 +144,100 @@ def test_grouped_and_masked_forms_give_the_same_losses():
             assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), k
     with pytest.raises(ValueError, match='loss_form'):
         _head(loss_form='dense')
+
+
+def _tagged(*tags):
+    out = []
+    for t in tags:
+        s = SegDataSample()
+        s.set_metainfo(dict(img_tags=list(t)))
+        out.append(s)
+    return out
+
+
+def test_cooccurrence_context_is_object_classes_by_hand():
+    from mmscribble.models.utils.spml_segments import (spml_relation_groups,
+                                                       spml_relations)
+
+    # Classes 0 (background), 1, 2, 3; unlabeled = 4. Images A {0, 1},
+    # B {0, 2} (shares only the background with A), C {0, 1, 3} (shares
+    # 1 with A); a memory segment from an image tagged {0, 2}. Pixels a0,
+    # a1 (A), b (B), c (C); segments 0, 1 of A, 2 of B, 3 of C, 4 memory.
+    pix_seg = torch.tensor([0, 1, 2, 3])
+    pix_img = torch.tensor([0, 0, 1, 2])
+    pix_lab = torch.tensor([1, 4, 0, 3])
+    seg_img = torch.tensor([0, 0, 1, 2, -1])
+    seg_lab = torch.tensor([1, 4, 0, 3, 2])
+    batch = _tagged([0, 1], [0, 2], [0, 1, 3])
+    memory = _tagged([0, 2])
+
+    def both_forms(tags, seg_tags):
+        rel_args = (pix_seg, pix_img, pix_lab,
+                    torch.zeros_like(pix_seg), seg_img, seg_lab,
+                    torch.zeros_like(seg_img), seg_tags, tags, 4)
+        pos, neg, w = spml_relations(
+            *rel_args, relations=('cooccurrence', ))['cooccurrence']
+        assert torch.equal(neg, ~pos) and w.tolist() == [1] * len(pos)
+        group, pos_g, cand_g, _ = spml_relation_groups(
+            *rel_args, relations=('cooccurrence', ))['cooccurrence']
+        assert torch.equal(pos_g[:, group], pos) and cand_g.all()
+        return pos.int().tolist()
+
+    objects_only = [[1, 1, 0, 1, 0], [1, 1, 0, 1, 0], [0, 0, 1, 0, 1],
+                    [1, 1, 0, 1, 0]]
+    for ignore, expect in (((0, ), objects_only), ((), [[1] * 5] * 4)):
+        head = _head(num_classes=4, context_ignore_classes=ignore)
+        tags = head.context_tags(batch)
+        assert tags[:, 0].tolist() == [ignore == ()] * 3
+        # The memory bank stores each segment's context tags.
+        seg_tags = torch.cat([tags[seg_img[:4]], head.context_tags(memory)])
+        assert both_forms(tags, seg_tags) == expect, ignore
+    # Replace C by D with background scribbles only: no context, its own
+    # segment is its only positive, and it is a negative to every other.
+    head = _head(num_classes=4)
+    tags = head.context_tags(_tagged([0, 1], [0, 2], [0]))
+    assert tags[2].sum() == 0
+    seg_tags = torch.cat([tags[seg_img[:4]], head.context_tags(memory)])
+    assert both_forms(tags, seg_tags) == [[1, 1, 0, 0, 0], [1, 1, 0, 0, 0],
+                                          [0, 0, 1, 0, 1], [0, 0, 0, 1, 0]]
+
+
+def test_cooccurrence_loss_not_zero_with_background_everywhere():
+    # _samples: every image has a background scribble, tags {0, 1} and
+    # {0, 2}: they share the background only.
+    for form in ('grouped', 'masked'):
+        torch.manual_seed(2)
+        with_bg = _head(context_ignore_classes=(), loss_form=form)
+        objects = _head(loss_form=form)
+        objects.load_state_dict(with_bg.state_dict())
+        emb, _ = with_bg.forward_embedding(_inputs())
+        old = with_bg.embedding_losses(emb, _samples())['loss_spml_occ']
+        new = objects.embedding_losses(emb, _samples())['loss_spml_occ']
+        assert float(old) == pytest.approx(0.0, abs=1e-6), form
+        assert float(new) > 0.05, form
+        # The memory bank keeps the context tags, background dropped.
+        assert not objects.memory[-1][2][:, 0].any()
+        assert with_bg.memory[-1][2][:, 0].all()
+
+
+def test_background_only_images_give_a_finite_cooccurrence_loss():
+    head = _head()
+    x = _inputs()
+    for _ in range(3):  # with a filling memory bank of no-context tags
+        samples = _samples()
+        for s in samples:
+            s.gt_sem_seg.data[s.gt_sem_seg.data > 0] = 255
+            s.set_metainfo(dict(img_tags=[0]))
+        losses = head.loss(x, samples, None)
+        occ = losses['loss_spml_occ']
+        assert torch.isfinite(occ) and float(occ) > 0
+    head.zero_grad()
+    occ.backward()
+    assert torch.isfinite(head.embed.weight.grad).all()
+    assert head.embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('bad', [0, (3, ), (-1, ), ('0', ), (True, ), (0.0, )])
+def test_context_ignore_classes_checked(bad):
+    with pytest.raises(ValueError, match='context_ignore_classes'):
+        _head(context_ignore_classes=bad)
