@@ -147,12 +147,28 @@ def fixture_with_labels(voc_fixture, labels, tmp_path):
     return str(root)
 
 
+def with_pseudo_labels(root, voc_fixture, folder, tmp_path):
+    """``root``, plus the pseudo-label folder a CDSP config reads: Table
+    3's other sources (SEAM, AFA) read their own folder, the fixture holds
+    BMP's only, whose PNGs (same format: class ids) stand in."""
+    if not folder or osp.isdir(osp.join(root, folder)):
+        return root
+    new = tmp_path / 'voc_pseudo'
+    new.mkdir()
+    for name in os.listdir(root):
+        os.symlink(osp.join(root, name), new / name)
+    os.symlink(osp.join(voc_fixture, 'bmp_pseudolabel'), new / folder)
+    return str(new)
+
+
 @pytest.mark.parametrize('path', VOC_CONFIGS, ids=cfg_id)
 def test_voc_config_retargets_with_cfg_options(path, voc_fixture, tmp_path):
     cfg = load_config(path)
-    train_root = fixture_with_labels(
-        voc_fixture, cfg.train_dataloader.dataset.data_prefix.seg_map_path,
-        tmp_path)
+    prefix = cfg.train_dataloader.dataset.data_prefix
+    train_root = fixture_with_labels(voc_fixture, prefix.seg_map_path,
+                                     tmp_path)
+    train_root = with_pseudo_labels(train_root, voc_fixture,
+                                    prefix.get('gt_pseudo_seg'), tmp_path)
     # exactly what `tools/train.py CONFIG --cfg-options ...` does
     cfg.merge_from_dict({
         'train_dataloader.dataset.data_root': train_root,
