@@ -375,6 +375,41 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path):
         ])
 
 
+@pytest.mark.skipif(
+    not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
+def test_a_run_that_raises_fails_at_once_and_the_table_goes_on(
+        tmp_path, monkeypatch, capsys):
+    # An exception inside a (row, seed) run of the thread pool used to
+    # surface only when every other run had ended, and then without a
+    # table. Now it is that run's error: printed with its traceback,
+    # written to its result.json (retried on the next run), the table
+    # still written and the exit code 1.
+    from mmscribble.datasets.converters.mscmr import convert_mscmr
+    data = str(tmp_path / 'mscmr')
+    convert_mscmr(MSCMR, data, subjects=SUBJECTS)
+
+    def boom(run, opts):
+        raise RuntimeError(f'boom seed {run["run_seed"]}')
+
+    monkeypatch.setattr(tool, 'measure', boom)
+    out = tmp_path / 't.md'
+    rc = tool.main([
+        '--only', 'pce', '--seeds', '2', '--jobs', '2', '--iters', '1',
+        '--data-root', data, '--work-dir',
+        str(tmp_path / 'w'), '--out',
+        str(out)
+    ])
+    assert rc == 1
+    err = capsys.readouterr().err
+    for seed in (0, 1):
+        assert f'pce seed {seed} FAILED' in err
+        assert f'RuntimeError: boom seed {seed}' in err
+        res = json.loads((tmp_path / 'w' / 'pce' / f'seed{seed}' /
+                          'result.json').read_text())
+        assert 'boom' in res['error'] and 'metrics' not in res
+    assert out.is_file()
+
+
 TEST_ONLY_CFG = """_base_ = [{base!r}]
 benchmark = dict(method='partial CE, retested', labels='scribbles',
                  baseline=False, section='crf', control='pce',

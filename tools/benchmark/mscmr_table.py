@@ -973,14 +973,11 @@ def main(argv=None):
                     f'{proc.stderr[-2000:]}'), seconds
         return None, seconds
 
-    def one(i, item):
-        r, run, key, done_file = item
-        tag = f'[{i}/{len(todo)}] {r["id"]} seed {run["run_seed"]}'
-        print(f'{tag}: {r["config"]}', flush=True)
+    def prepare_and_measure(r, run, key):
         if r['checkpoint_of']:
             run, why = source_of(run, key, r['checkpoint_of'])
-            res = dict(error=why) if why else measure(run, opts)
-        elif r['pseudo_labels_of']:
+            return dict(error=why) if why else measure(run, opts)
+        if r['pseudo_labels_of']:
             src, why = source_of(run, key, r['pseudo_labels_of'])
             if not why:
                 why, label_s = write_pseudo_labels(run, src)
@@ -988,8 +985,20 @@ def main(argv=None):
             if not why:
                 res['pseudo_label_s'] = label_s
                 res['source_train_s'] = src['source_result']['train_s']
-        else:
-            res = measure(run, opts)
+            return res
+        return measure(run, opts)
+
+    def one(i, item):
+        r, run, key, done_file = item
+        tag = f'[{i}/{len(todo)}] {r["id"]} seed {run["run_seed"]}'
+        print(f'{tag}: {r["config"]}', flush=True)
+        try:
+            res = prepare_and_measure(r, run, key)
+        except Exception:  # noqa: B902 - reported as this run's failure
+            # Not lost in the thread pool until the other runs end: the
+            # run fails now, with its traceback, and the table goes on.
+            res = dict(error='the table tool failed on this run:\n' +
+                       traceback.format_exc())
         res['key'] = key
         res.setdefault('seed', run['run_seed'])
         os.makedirs(run['work_dir'], exist_ok=True)
