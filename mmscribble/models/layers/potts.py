@@ -58,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..utils.numeric import safe_div
 from .window_affinity import window_offsets, window_pairwise_weights
 
 RELAXATIONS = ('bilinear', 'quadratic', 'normalized_quadratic',
@@ -732,12 +733,6 @@ SOLVER_OPTIMIZERS = ('adam', 'sgd', 'cg', 'auto')
 _QUADRATIC_PAIR = ('quadratic', 'quadratic')
 
 
-def _safe_div(num: Tensor, den: Tensor) -> Tensor:
-    """``num / den``, 0 where ``den`` is 0 (then ``num`` is 0 too: a
-    converged CG has ``r = p = 0``), without a host sync."""
-    return num / torch.where(den != 0, den, torch.ones_like(den))
-
-
 def _solve_quadratic_cg(logits: Tensor, fixed: Tensor, onehot: Tensor,
                         free: Tensor, neighbourhood, eta: float, lam: float,
                         steps: int) -> Tensor:
@@ -799,12 +794,12 @@ def _solve_quadratic_cg(logits: Tensor, fixed: Tensor, onehot: Tensor,
     rz = (r * z).sum(dims, keepdim=True)
     for _ in range(steps):
         ap = torch.where(unknown, apply(p), torch.zeros_like(p))
-        alpha = _safe_div(rz, (p * ap).sum(dims, keepdim=True))
+        alpha = safe_div(rz, (p * ap).sum(dims, keepdim=True))
         y = y + alpha * p
         r = r - alpha * ap
         z = inv_diag * r
         rz_new = (r * z).sum(dims, keepdim=True)
-        p = z + _safe_div(rz_new, rz) * p
+        p = z + safe_div(rz_new, rz) * p
         rz = rz_new
     y = y.clamp_min(0)
     return y / y.sum(1, keepdim=True)

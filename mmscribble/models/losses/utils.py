@@ -26,6 +26,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..utils.numeric import safe_div
+
 REDUCTIONS = ('none', 'mean', 'sum')
 
 
@@ -40,31 +42,6 @@ def check_choice(name: str, value, choices: Sequence) -> None:
     if value not in choices:
         raise ValueError(f'{name} must be one of {tuple(choices)}, got '
                          f'{value!r}')
-
-
-def safe_div(num: Tensor, den: Union[Tensor, float]) -> Tensor:
-    """``num / den`` where a zero denominator divides by one instead.
-
-    Every denominator of these losses is a count or a sum of non-negative
-    weights of what the loss counted; it is zero only when nothing was
-    counted, and then ``num``, a sum of terms each multiplied by a zero
-    weight, is zero too. So ``0 / 0 = 0``: a batch without labeled pixel
-    gives an exact zero that keeps ``num``'s graph (its gradient to ``num``
-    is 1 and to ``den`` 0, so the inputs receive the zero gradient of the
-    zero-weighted terms). No ``eps`` enters a non-zero denominator, and a
-    tensor ``den`` is tested on the device (``torch.where``), without host
-    synchronisation.
-
-    Args:
-        num (Tensor): numerator, any shape.
-        den (Tensor | float): denominator, broadcastable to ``num``.
-
-    Returns:
-        Tensor: the quotient, with ``num / 1`` where ``den == 0``.
-    """
-    if isinstance(den, Tensor):
-        return num / torch.where(den != 0, den, torch.ones_like(den))
-    return num / (den if den != 0 else 1)
 
 
 def _check_avg_factor(avg_factor) -> None:
