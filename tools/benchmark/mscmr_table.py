@@ -977,16 +977,18 @@ def main(argv=None):
         if r['checkpoint_of']:
             run, why = source_of(run, key, r['checkpoint_of'])
             return dict(error=why) if why else measure(run, opts)
-        if r['pseudo_labels_of']:
-            src, why = source_of(run, key, r['pseudo_labels_of'])
-            if not why:
-                why, label_s = write_pseudo_labels(run, src)
-            res = dict(error=why) if why else measure(run, opts)
-            if not why:
-                res['pseudo_label_s'] = label_s
-                res['source_train_s'] = src['source_result']['train_s']
-            return res
-        return measure(run, opts)
+        if not r['pseudo_labels_of']:
+            return measure(run, opts)
+        src, why = source_of(run, key, r['pseudo_labels_of'])
+        if why:
+            return dict(error=why)
+        why, label_s = write_pseudo_labels(run, src)
+        if why:
+            return dict(error=why)
+        res = measure(run, opts)
+        res['pseudo_label_s'] = label_s
+        res['source_train_s'] = src['source_result']['train_s']
+        return res
 
     def one(i, item):
         r, run, key, done_file = item
