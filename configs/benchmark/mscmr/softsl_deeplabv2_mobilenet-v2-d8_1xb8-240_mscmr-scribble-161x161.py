@@ -30,6 +30,12 @@ model = dict(
         neighbourhood=dict(type='grid', connectivity=4, bandwidth=9.0),
         solver=dict(steps=50, lr=0.2, optimizer='adam'),
         solve_scale=0.5,
+        # Eq. 8's proportion (the head's default): the H term's sum over
+        # the unscribbled pixels divided by the scribble count, like the
+        # partial CE. 'unlabeled' (a mean per term, ~30x weaker per pixel
+        # at MSCMR's scribble density) was this row until 2026-12-02 and
+        # tied partial CE (docs/softsl.md).
+        self_label_denominator='scribbled',
         # Set to True by the PhaseSwitchHook below.
         self_labeling=False))
 custom_hooks = [

@@ -19,6 +19,7 @@ from .deeplabv2_head import DeepLabV2Head
 from .scribble_head import ScribbleHeadMixin
 
 MODES = ('soft', 'hard', 'gd')
+DENOMINATORS = ('unlabeled', 'scribbled')
 _IMAGENET_MEAN = (123.675, 116.28, 103.53)
 _IMAGENET_STD = (58.395, 57.12, 57.375)
 
@@ -35,9 +36,15 @@ class SoftSelfLabelingMixin:
        fixed (:func:`~mmscribble.models.layers.potts.solve_pseudo_labels`,
        energy ``eta sum H(y, sigma) + lam sum w_ij P(y_i, y_j)``, scribbled
        ``y`` fixed), on the label map scaled by ``solve_scale``;
-    2. adds ``loss_self_label`` = ``eta * mean_{i not in S} H(y_i,
-       sigma_i)`` with ``y`` a fixed target: the Potts term acts only
-       through ``y``.
+    2. adds ``loss_self_label`` = ``eta * sum_{i not in S} H(y_i,
+       sigma_i) / D`` with ``y`` a fixed target: the Potts term acts only
+       through ``y``. ``D`` (``self_label_denominator``): 'scribbled',
+       the number of scribbled pixels, the denominator of the partial CE,
+       so that the two terms keep Eq. 8's sums' proportion (each
+       unlabeled pixel weighs ``eta`` against 1 for a scribbled pixel);
+       'unlabeled', the number of unscribbled pixels (a mean per term,
+       which weighs an unlabeled pixel ``eta * |S| / |not S|``: about
+       ``eta / 30`` at 3% scribbled pixels).
 
     ``mode`` selects the rows of Table 4: 'soft' (the method), 'hard'
     (``y`` rounded to one-hot after the solver: hard self-labeling with a
@@ -65,6 +72,10 @@ class SoftSelfLabelingMixin:
         self_labeling (bool): start with the self-labeling terms on.
             Default: False (CE pretraining first).
         mode (str): 'soft', 'hard' or 'gd'. Default: 'soft'.
+        self_label_denominator (str): 'scribbled' (Eq. 8's proportion) or
+            'unlabeled' (the mean over the unscribbled pixels). Counted
+            on the pseudo-labels' grid, padding excluded. A batch without
+            scribbled pixel divides the sum by 1. Default: 'scribbled'.
         img_mean, img_std (Sequence[float]): the preprocessor's
             normalisation, undone for the colour affinities.
     """
@@ -83,12 +94,15 @@ class SoftSelfLabelingMixin:
                  solve_scale: float = 1.0,
                  self_labeling: bool = False,
                  mode: str = 'soft',
+                 self_label_denominator: str = 'scribbled',
                  img_mean: Sequence[float] = _IMAGENET_MEAN,
                  img_std: Sequence[float] = _IMAGENET_STD,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         check_choice('relaxation', relaxation, RELAXATIONS)
         check_choice('mode', mode, MODES)
+        check_choice('self_label_denominator', self_label_denominator,
+                     DENOMINATORS)
         neighbourhood = dict(neighbourhood)
         check_choice('neighbourhood.type', neighbourhood.get('type'),
                      ('grid', 'dense'))
@@ -107,6 +121,7 @@ class SoftSelfLabelingMixin:
         self.solve_scale = solve_scale
         self.self_labeling = self_labeling
         self.mode = mode
+        self.self_label_denominator = self_label_denominator
         self.img_mean = tuple(img_mean)
         self.img_std = tuple(img_std)
 
@@ -227,7 +242,18 @@ class SoftSelfLabelingMixin:
         if self.mode == 'hard':
             y = F.one_hot(y.argmax(1), y.shape[1]).permute(0, 3, 1,
                                                            2).to(y.dtype)
-        return {name: self.loss_self_label(logits, y, weight=free)}
+        avg_factor = None
+        if self.self_label_denominator == 'scribbled':
+            scribbled = scribble != self.ignore_index
+            if valid is not None:
+                scribbled = scribbled & valid
+            # A tensor count (no host sync); 0 divides by 1 (safe_div).
+            avg_factor = scribbled.sum().to(logits.dtype)
+        return {
+            name:
+            self.loss_self_label(
+                logits, y, weight=free, avg_factor=avg_factor)
+        }
 
 
 @MODELS.register_module()

@@ -45,9 +45,10 @@ def test_pretraining_phase_is_partial_ce_only():
     assert 'loss_self_label' not in losses and 'loss_ce' in losses
 
 
-def test_self_label_loss_is_the_solved_target():
+@pytest.mark.parametrize('denominator', ['scribbled', 'unlabeled'])
+def test_self_label_loss_is_the_solved_target(denominator):
     torch.manual_seed(0)
-    head = _v2(self_labeling=True)
+    head = _v2(self_labeling=True, self_label_denominator=denominator)
     feats, img, samples = torch.randn(2, 8, 4, 4), torch.randn(
         2, 3, 16, 16), _samples()
     losses = head.loss([feats], samples, {}, img=img)
@@ -62,8 +63,17 @@ def test_self_label_loss_is_the_solved_target():
                             'collision_divergence', 0.3, 6.0,
                             valid_mask=valid, **SOLVER)
     free = (label == 255) & valid
-    expected = 0.3 * soft_self_labeling_loss(logits, y, free)
+    total = soft_self_labeling_loss(logits, y, free, reduction='sum')
+    scribbled = (label != 255) & valid
+    # 2 images x 16 scribbled pixels, none in the padding (last 2 columns)
+    assert scribbled.sum() == 32 and free.sum() == 2 * 16 * 14 - 32
+    # Eq. 8's sums over the partial CE's denominator, or a mean per term.
+    count = scribbled.sum() if denominator == 'scribbled' else free.sum()
+    expected = 0.3 * total / count
     torch.testing.assert_close(losses['loss_self_label'], expected)
+    if denominator == 'unlabeled':
+        torch.testing.assert_close(
+            expected, 0.3 * soft_self_labeling_loss(logits, y, free))
     losses['loss_self_label'].backward()
     assert head.conv_seg.branches[0].weight.grad.abs().sum() > 0
 
@@ -73,11 +83,18 @@ def test_self_label_loss_is_the_solved_target():
 def test_modes_finite_with_and_without_scribbles(mode, scribbled):
     torch.manual_seed(1)
     head = _v2(self_labeling=True, mode=mode, solve_scale=0.5)
-    losses = head.loss([torch.randn(2, 8, 4, 4)],
-                       _samples(scribbled=scribbled), {},
-                       img=torch.randn(2, 3, 16, 16))
+    feats, img = torch.randn(2, 8, 4, 4), torch.randn(2, 3, 16, 16)
+    losses = head.loss([feats], _samples(scribbled=scribbled), {}, img=img)
     assert all(torch.isfinite(v) for k, v in losses.items() if 'loss' in k)
     assert ('loss_potts' in losses) == (mode == 'gd')
+    if mode != 'gd' and not scribbled:
+        # No scribbled pixel: the default denominator (the scribble
+        # count, 0) divides the sum by 1 instead.
+        head.self_label_denominator = 'unlabeled'
+        mean = head.loss([feats], _samples(scribbled=False), {}, img=img)
+        free = 2 * 8 * 7  # the 8x8 grid of solve_scale 0.5, padding out
+        torch.testing.assert_close(losses['loss_self_label'],
+                                   mean['loss_self_label'] * free)
 
 
 def test_dense_neighbourhood_and_v3plus_head():
@@ -101,6 +118,8 @@ def test_bad_arguments():
         _v2(neighbourhood=dict(type='sparse', bandwidth=9.))
     with pytest.raises(ValueError, match='solve_scale'):
         _v2(solve_scale=2)
+    with pytest.raises(ValueError, match='self_label_denominator'):
+        _v2(self_label_denominator='all')
     with pytest.raises(ValueError, match='needs the input image'):
         _v2(self_labeling=True).loss([torch.randn(1, 8, 4, 4)],
                                      _samples(1), {})
