@@ -36,6 +36,29 @@ def synthetic_root(tmp_path_factory):
                                      size=(64, 64), seed=0)
 
 
+@pytest.fixture
+def random_checkpoint(tmp_path):
+    """Factory: ``make(cfg, name)`` dumps the (already shrunk) config
+    ``cfg`` to ``tmp_path/<name>.py``, builds its model from seed 0 (weight
+    init applied) and saves it to ``tmp_path/<name>.pth``; returns the two
+    paths, what the analysis tools take. What the random network predicts
+    does not matter to the tests that use it, only that it is a real
+    checkpoint of a real config."""
+    from mmseg.registry import MODELS
+
+    def make(cfg, name):
+        cfg_path = str(tmp_path / f'{name}.py')
+        cfg.dump(cfg_path)
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        ckpt = str(tmp_path / f'{name}.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+        return cfg_path, ckpt
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def mmseg_scope():
     """Components are registered in mmseg's registries, as in configs."""

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmseg.registry import MODELS
 
 from mmscribble.datasets.transforms.loading import read_label_png
 
@@ -40,17 +39,11 @@ def shrink(cfg):
 
 
 @pytest.fixture
-def tiny_checkpoint(tmp_path):
+def tiny_checkpoint(random_checkpoint):
     """A config file and checkpoint of the BLPSeg config, shrunk."""
     cfg = shrink(Config.fromfile(BLPSEG_CFG))
     cfg.model.decode_head.lam.update(embed_dims=8, proj_channels=8)
-    cfg_path = str(tmp_path / 'tiny_blpseg.py')
-    cfg.dump(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'tiny.pth')
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    return cfg_path, ckpt
+    return random_checkpoint(cfg, 'tiny_blpseg')
 
 
 def test_writes_the_three_maps(tiny_checkpoint, voc_fixture, tmp_path, capsys):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmseg.registry import MODELS
 
 from mmscribble.datasets.transforms.loading import read_label_png
 
@@ -28,7 +27,7 @@ def load_tool():
 
 
 @pytest.fixture
-def checkpoint(tmp_path):
+def checkpoint(random_checkpoint):
     # A random network; y on the image's own grid (solve_scale 1), 3 steps.
     cfg = Config.fromfile(CFG)
     cfg.model.backbone.update(init_cfg=None, norm_cfg=dict(type='BN'))
@@ -36,13 +35,7 @@ def checkpoint(tmp_path):
         norm_cfg=dict(type='BN'),
         solve_scale=1.0,
         solver=dict(steps=3, lr=0.2, optimizer='adam'))
-    cfg_path = str(tmp_path / 'softsl.py')
-    cfg.dump(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'softsl.pth')
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    return cfg_path, ckpt
+    return random_checkpoint(cfg, 'softsl')
 
 
 def dirs(voc):

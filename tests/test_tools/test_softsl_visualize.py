@@ -6,9 +6,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-import torch
 from mmengine.config import Config
-from mmseg.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(
@@ -26,19 +24,13 @@ def load_tool():
 
 
 @pytest.fixture
-def checkpoint(tmp_path):
+def checkpoint(random_checkpoint):
     cfg = Config.fromfile(CFG)
     cfg.model.backbone.update(init_cfg=None, norm_cfg=dict(type='BN'))
     cfg.model.decode_head.update(
         norm_cfg=dict(type='BN'), solve_scale=0.1,
         solver=dict(steps=2, lr=0.2, optimizer='adam'))
-    cfg_path = str(tmp_path / 'softsl.py')
-    cfg.dump(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    ckpt = str(tmp_path / 'softsl.pth')
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    return cfg_path, ckpt
+    return random_checkpoint(cfg, 'softsl')
 
 
 def test_writes_panels(checkpoint, voc_fixture, tmp_path, capsys):

@@ -1,6 +1,5 @@
 """tools/train.py, tools/test.py and tools/dist_train.sh end to end (CPU)."""
 import glob
-import json
 import os
 import os.path as osp
 import re

@@ -7,7 +7,6 @@ import cv2
 import pytest
 import torch
 from mmengine.config import Config
-from mmseg.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 URSS_CFG = osp.join(ROOT, 'configs/urss/urss_r50.py')
@@ -23,7 +22,7 @@ def load_tool():
 
 
 @pytest.fixture
-def tiny_checkpoint(tmp_path):
+def tiny_checkpoint(random_checkpoint):
     """A config file and checkpoint of the URSS config, shrunk."""
     cfg = Config.fromfile(URSS_CFG)
     cfg.model.backbone.update(
@@ -32,14 +31,7 @@ def tiny_checkpoint(tmp_path):
         in_channels=64,
         channels=16,
         random_walk=dict(similarity='raw', alpha_init=0.5))
-    cfg_path = str(tmp_path / 'tiny_urss.py')
-    cfg.dump(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    ckpt = str(tmp_path / 'tiny.pth')
-    torch.save({'state_dict': model.state_dict()}, ckpt)
-    return cfg_path, ckpt
+    return random_checkpoint(cfg, 'tiny_urss')
 
 
 def test_writes_entropy_and_eigenvectors(tiny_checkpoint, voc_fixture,

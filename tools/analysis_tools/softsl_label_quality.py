@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from mmengine.config import DictAction
 
 from mmscribble.datasets.transforms.loading import read_label_png
+from mmscribble.evaluation.confusion import class_scores, confusion_matrix
 from mmscribble.models.heads.soft_self_labeling_head import \
     SoftSelfLabelingMixin
 from mmscribble.models.layers.potts import FAST_SOLVER, REFERENCE_SOLVER
@@ -129,24 +130,6 @@ def list_pairs(img_dir: str,
     return pairs
 
 
-def confusion(pred: np.ndarray, gt: np.ndarray, num_classes: int):
-    """``(num_classes, num_classes)`` counts, rows ground truth; labels
-    outside ``[0, num_classes)`` (255) are ignored."""
-    keep = (gt >= 0) & (gt < num_classes)
-    idx = gt[keep].astype(np.int64) * num_classes + pred[keep]
-    return np.bincount(
-        idx, minlength=num_classes**2).reshape(num_classes, num_classes)
-
-
-def scores(conf: np.ndarray) -> dict:
-    """Per-class IoU and Dice (NaN for a class absent from both)."""
-    tp = np.diag(conf).astype(np.float64)
-    fp = conf.sum(0) - tp
-    fn = conf.sum(1) - tp
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return dict(iou=tp / (tp + fp + fn), dice=2 * tp / (2 * tp + fp + fn))
-
-
 def predict_and_solve(model,
                       img: np.ndarray,
                       scribble: np.ndarray,
@@ -178,7 +161,8 @@ def main(argv=None) -> dict:
         head_type=SoftSelfLabelingMixin)
     k = args.num_classes or model.decode_head.num_classes
     solver = SOLVERS[args.solver] if args.solver else None
-    conf = dict(sigma=np.zeros((k, k), np.int64), y=np.zeros((k, k), np.int64))
+    conf = dict(
+        sigma=np.zeros((k, k + 1), np.int64), y=np.zeros((k, k + 1), np.int64))
     changed = y_right = sigma_right = scored = 0
     for stem, img_file, gt_file, scrib_file in pairs:
         img = mmcv.imread(img_file)
@@ -193,15 +177,15 @@ def main(argv=None) -> dict:
                 gt.shape, 255, np.uint8))
         with torch.no_grad():
             pred, ylab = predict_and_solve(model, img, scrib, solver)
-        conf['sigma'] += confusion(pred, gt, k)
-        conf['y'] += confusion(ylab, gt, k)
+        conf['sigma'] += confusion_matrix(pred, gt, k)
+        conf['y'] += confusion_matrix(ylab, gt, k)
         valid = gt < k
         diff = valid & (pred != ylab)
         scored += int(valid.sum())
         changed += int(diff.sum())
         y_right += int((diff & (ylab == gt)).sum())
         sigma_right += int((diff & (pred == gt)).sum())
-    out = {name: scores(c) for name, c in conf.items()}
+    out = {name: class_scores(c) for name, c in conf.items()}
     out.update(
         images=len(pairs),
         pixels=scored,

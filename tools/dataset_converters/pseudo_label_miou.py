@@ -21,6 +21,7 @@ import os.path as osp
 import numpy as np
 
 from mmscribble.datasets.transforms.loading import read_label_png
+from mmscribble.evaluation.confusion import class_scores, confusion_matrix
 
 
 def parse_args(argv=None):
@@ -38,37 +39,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def confusion(pseudo: np.ndarray,
-              gt: np.ndarray,
-              num_classes: int,
-              ignore_index: int = 255) -> np.ndarray:
-    """``(K, K + 1)`` counts of (ground truth, prediction); column ``K``
-    holds the pixels without a pseudo-label (or with an id >= K)."""
-    if pseudo.shape != gt.shape:
-        raise ValueError(f'pseudo-label of size {pseudo.shape} against '
-                         f'ground truth of size {gt.shape}')
-    keep = gt != ignore_index
-    g = gt[keep].astype(np.int64)
-    if g.size and g.max() >= num_classes:
-        raise ValueError(f'ground truth has class id {int(g.max())} >= '
-                         f'--num-classes {num_classes}')
-    p = pseudo[keep].astype(np.int64)
-    p = np.where((p >= 0) & (p < num_classes), p, num_classes)
-    return np.bincount(
-        g * (num_classes + 1) + p,
-        minlength=num_classes * (num_classes + 1)).reshape(
-            num_classes, num_classes + 1)
-
-
-def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    """Per-class IoU (NaN for a class absent from both)."""
-    k = conf.shape[0]
-    inter = np.diag(conf[:, :k]).astype(np.float64)
-    union = conf.sum(1) + conf[:, :k].sum(0) - inter
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, inter / union, np.nan)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.split:
@@ -82,11 +52,11 @@ def main(argv=None):
         raise ValueError('no image to score')
     conf = np.zeros((args.num_classes, args.num_classes + 1), np.int64)
     for stem in stems:
-        conf += confusion(
+        conf += confusion_matrix(
             read_label_png(osp.join(args.pseudo_dir, stem + '.png')),
             read_label_png(osp.join(args.gt_dir, stem + '.png')),
             args.num_classes, args.ignore_index)
-    iou = iou_from_confusion(conf)
+    iou = class_scores(conf)['iou']
     names = args.class_names or [str(i) for i in range(args.num_classes)]
     print(f'{len(stems)} image(s), {int(conf.sum())} scored pixels, '
           f'{int(conf[:, -1].sum())} without pseudo-label')
