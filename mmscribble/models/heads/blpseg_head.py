@@ -82,6 +82,11 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
     * ``'add'``: ``loss_blp`` on the scribbles is kept and ``loss_self``
       is added.
 
+    ``self_training_agreement=True`` (ours, off by default) keeps a
+    pseudo-label only where the scribble head's tag-restricted class
+    argmax names the same class (``agree_logits`` of
+    :func:`self_training_target`).
+
     Switching it on uses no new parameter, so DDP needs no
     ``find_unused_parameters``: the scribble head gets its gradient from
     ``loss_annot``, the LAM's embedding (and learnable ``sigma``) from the
@@ -121,6 +126,8 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
             Default: ``'replace'``.
         self_training_weight (float): Multiplier of ``loss_self``.
             Default: 1.0.
+        self_training_agreement (bool): Keep a pseudo-label only where the
+            scribble head agrees (not in the paper). Default: False.
         pool_scales (tuple[int]): PPM pooling scales. Default: (1, 2, 3, 6).
         init_cfg (dict): Default: normal(std=0.01) for both classifiers.
         **kwargs: ``UPerHead`` / ``BaseDecodeHead`` arguments
@@ -145,6 +152,7 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                  self_training_threshold: float = 0.9,
                  self_training_mode: str = 'replace',
                  self_training_weight: float = 1.0,
+                 self_training_agreement: bool = False,
                  pool_scales: Sequence[int] = (1, 2, 3, 6),
                  init_cfg: dict = dict(
                      type='Normal',
@@ -197,6 +205,7 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
         self.self_training_threshold = float(self_training_threshold)
         self.self_training_mode = self_training_mode
         self.self_training_weight = float(self_training_weight)
+        self.self_training_agreement = bool(self_training_agreement)
 
         self.seg_convs = self._branch(num_branch_convs, branch_norm)
         self.scrib_convs = self._branch(num_branch_convs, branch_norm)
@@ -366,7 +375,8 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                 tags,
                 valid_mask=valid,
                 threshold=self.self_training_threshold,
-                ignore_index=self.ignore_index)
+                ignore_index=self.ignore_index,
+                agree_logits=scrib if self.self_training_agreement else None)
             self_losses = self.sum_decode_losses(
                 seg, target, scrib_logits=scrib)
             losses['loss_self'] = self.self_training_weight * sum(

@@ -11,7 +11,8 @@ def self_training_target(seg_logits: Tensor,
                          img_tags: Tensor,
                          valid_mask: Optional[Tensor] = None,
                          threshold: float = 0.9,
-                         ignore_index: int = 255) -> Tensor:
+                         ignore_index: int = 255,
+                         agree_logits: Optional[Tensor] = None) -> Tensor:
     """Sharpened self-training target of BLPSeg (Wang et al., TIP 2023,
     Sec. IV-B).
 
@@ -37,6 +38,15 @@ def self_training_target(seg_logits: Tensor,
     synchronisation (every selection is a ``torch.where``), so it can run
     in every training step.
 
+    With ``agree_logits`` (an option of ours, not in the paper or the
+    authors' code) a second predictor must agree: a pixel keeps its
+    pseudo-label only where the tag-restricted argmax of
+    ``agree_logits[:, :K]`` names the same class (for BLPSeg, the scribble
+    head's class channels; its extra "not scribbled" channel is not
+    used). No threshold is involved: the two heads see the same features
+    but are trained by different losses, and a confident error of one that
+    the other does not share is left out instead of becoming a label.
+
     Args:
         seg_logits (Tensor): Segmentation logits ``Z``, ``(N, K, H, W)``.
         scribbles (Tensor): Scribble class ids ``(N, H, W)``;
@@ -46,6 +56,9 @@ def self_training_target(seg_logits: Tensor,
             pixels; zeros become ``ignore_index``.
         threshold (float): Confidence ``tau`` in ``(0, 1]``. Default: 0.9.
         ignore_index (int): Id of pixels without target. Default: 255.
+        agree_logits (Tensor, optional): ``(N, K', H, W)`` logits of the
+            predictor that must agree, ``K' >= K``; channels from ``K`` on
+            are ignored. Default: None (no agreement required).
 
     Returns:
         Tensor: ``(N, H, W)`` long target.
@@ -64,6 +77,13 @@ def self_training_target(seg_logits: Tensor,
     if valid_mask is not None and tuple(valid_mask.shape) != (n, h, w):
         raise ValueError(f'valid_mask must be (N, H, W) = {(n, h, w)}, got '
                          f'{tuple(valid_mask.shape)}')
+    if agree_logits is not None and (
+            not isinstance(agree_logits, Tensor) or agree_logits.dim() != 4
+            or agree_logits.shape[0] != n or agree_logits.shape[1] < k
+            or tuple(agree_logits.shape[-2:]) != (h, w)):
+        raise ValueError(f'agree_logits must be (N, >= K, H, W) with (N, K, '
+                         f'H, W) = {(n, k, h, w)}, got '
+                         f'{tuple(getattr(agree_logits, "shape", ()))}')
     if isinstance(threshold, bool) or not 0 < threshold <= 1:
         raise ValueError(f'threshold must be in (0, 1], got {threshold!r}')
     logits = seg_logits.detach()
@@ -75,6 +95,13 @@ def self_training_target(seg_logits: Tensor,
     conf, target = prob.max(dim=1)
     ignore = target.new_full((), ignore_index)
     target = torch.where(conf < threshold, ignore, target)
+    if agree_logits is not None:
+        # softmax is monotone: the argmax of the tag-masked logits is the
+        # argmax of the tag-masked probabilities; untagged classes -inf.
+        other = agree_logits.detach()[:, :k].float()
+        other = other.masked_fill(img_tags[:, :, None, None] == 0,
+                                  float('-inf'))
+        target = torch.where(other.argmax(dim=1) != target, ignore, target)
     scribbles = scribbles.long()
     target = torch.where(scribbles != ignore_index, scribbles, target)
     if valid_mask is not None:

@@ -247,6 +247,33 @@ def test_self_training_add_mode_keeps_the_scribble_loss():
     torch.testing.assert_close(losses['loss_self'], 0.5 * full)
 
 
+def test_self_training_agreement_uses_the_scribble_head():
+    torch.manual_seed(0)
+    head = make_head(
+        self_training=True,
+        self_training_threshold=0.34,
+        self_training_agreement=True)
+    feats, img = make_inputs()
+    samples = make_samples()
+    losses = head_loss(head, feats, img, samples)
+    label, valid = stacked(samples)
+    out = head.forward_intermediates(feats, img, valid_mask=valid)
+    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
+    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
+    tags = head.img_tags(samples, K)
+    plain = self_training_target(seg, label, tags, valid, 0.34)
+    agreed = self_training_target(
+        seg, label, tags, valid, 0.34, agree_logits=scrib)
+    # the agreement only removes pseudo-labels, never a scribble
+    kept = agreed != 255
+    assert (agreed[kept] == plain[kept]).all()
+    assert kept.sum() < (plain != 255).sum()
+    labeled = label != 255
+    assert (agreed[labeled] == label[labeled]).all()
+    torch.testing.assert_close(losses['loss_self'],
+                               blp_loss(seg, scrib, agreed, gamma=2.0))
+
+
 def test_self_training_needs_img_tags():
     head = make_head(self_training=True)
     feats, img = make_inputs()

@@ -110,3 +110,40 @@ def test_self_training_target_checks_arguments():
         self_training_target(logits, scribbles, tags, torch.ones(2, 2))
     with pytest.raises(ValueError, match='seg_logits'):
         self_training_target(logits[0], scribbles, tags)
+
+
+def test_agreement_with_a_second_head_by_hand():
+    # Four pixels, all confident for class 1 (tags {0, 1}); the second head
+    # (K + 1 channels, the last "not scribbled", unused) says per pixel:
+    #   0: class 1            -> agree, keep 1
+    #   1: class 0            -> disagree, ignore
+    #   2: class 2 (untagged) then 1 -> tag-restricted argmax 1, keep 1
+    #   3: "not scribbled" channel largest, class 1 among K -> keep 1
+    # and a scribble (pixel 1 scribbled 0) still overrides.
+    p = torch.tensor([[0.02, 0.95, 0.03]] * 4, dtype=torch.float64)
+    logits = p.log().T.reshape(1, K, 1, 4)
+    other = torch.tensor([
+        [0.1, 0.8, 0.05, 0.05],
+        [0.8, 0.1, 0.05, 0.05],
+        [0.05, 0.3, 0.6, 0.05],
+        [0.05, 0.2, 0.05, 0.7],
+    ]).log().T.reshape(1, K + 1, 1, 4)
+    scribbles = torch.full((1, 1, 4), 255)
+    tags = torch.tensor([[1., 1., 0.]])
+    plain = self_training_target(logits, scribbles, tags)
+    assert plain.tolist() == [[[1, 1, 1, 1]]]
+    agreed = self_training_target(logits, scribbles, tags, agree_logits=other)
+    assert agreed.tolist() == [[[1, 255, 1, 1]]]
+    scribbles[0, 0, 1] = 0
+    agreed = self_training_target(logits, scribbles, tags, agree_logits=other)
+    assert agreed.tolist() == [[[1, 0, 1, 1]]]
+    # agreeing with itself changes nothing; a wrong shape is named
+    assert torch.equal(
+        self_training_target(logits, scribbles, tags, agree_logits=logits),
+        self_training_target(logits, scribbles, tags))
+    with pytest.raises(ValueError, match='agree_logits'):
+        self_training_target(
+            logits, scribbles, tags, agree_logits=other[:, :2])
+    with pytest.raises(ValueError, match='agree_logits'):
+        self_training_target(
+            logits, scribbles, tags, agree_logits=other[..., :2])
