@@ -85,7 +85,11 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
     ``self_training_agreement=True`` (ours, off by default) keeps a
     pseudo-label only where the scribble head's tag-restricted class
     argmax names the same class (``agree_logits`` of
-    :func:`self_training_target`).
+    :func:`self_training_target`). ``self_training_class_portion=p`` (ours,
+    off by default, after CBST's class-balanced selection) also keeps, per
+    image and class, the ``p`` most confident share of the pixels
+    predicted as the class, so that thin or hard classes get
+    pseudo-labels that a fixed ``tau`` gives almost only the background.
 
     Switching it on uses no new parameter, so DDP needs no
     ``find_unused_parameters``: the scribble head gets its gradient from
@@ -128,6 +132,9 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
             Default: 1.0.
         self_training_agreement (bool): Keep a pseudo-label only where the
             scribble head agrees (not in the paper). Default: False.
+        self_training_class_portion (float, optional): Class-balanced
+            selection share ``p`` in ``(0, 1]`` (not in the paper).
+            Default: None.
         pool_scales (tuple[int]): PPM pooling scales. Default: (1, 2, 3, 6).
         init_cfg (dict): Default: normal(std=0.01) for both classifiers.
         **kwargs: ``UPerHead`` / ``BaseDecodeHead`` arguments
@@ -153,6 +160,7 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                  self_training_mode: str = 'replace',
                  self_training_weight: float = 1.0,
                  self_training_agreement: bool = False,
+                 self_training_class_portion: Optional[float] = None,
                  pool_scales: Sequence[int] = (1, 2, 3, 6),
                  init_cfg: dict = dict(
                      type='Normal',
@@ -206,6 +214,12 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
         self.self_training_mode = self_training_mode
         self.self_training_weight = float(self_training_weight)
         self.self_training_agreement = bool(self_training_agreement)
+        if self_training_class_portion is not None and (
+                isinstance(self_training_class_portion, bool)
+                or not 0 < self_training_class_portion <= 1):
+            raise ValueError('self_training_class_portion must be None or in '
+                             f'(0, 1], got {self_training_class_portion!r}')
+        self.self_training_class_portion = self_training_class_portion
 
         self.seg_convs = self._branch(num_branch_convs, branch_norm)
         self.scrib_convs = self._branch(num_branch_convs, branch_norm)
@@ -376,7 +390,8 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                 valid_mask=valid,
                 threshold=self.self_training_threshold,
                 ignore_index=self.ignore_index,
-                agree_logits=scrib if self.self_training_agreement else None)
+                agree_logits=scrib if self.self_training_agreement else None,
+                class_portion=self.self_training_class_portion)
             self_losses = self.sum_decode_losses(
                 seg, target, scrib_logits=scrib)
             losses['loss_self'] = self.self_training_weight * sum(

@@ -12,7 +12,8 @@ def self_training_target(seg_logits: Tensor,
                          valid_mask: Optional[Tensor] = None,
                          threshold: float = 0.9,
                          ignore_index: int = 255,
-                         agree_logits: Optional[Tensor] = None) -> Tensor:
+                         agree_logits: Optional[Tensor] = None,
+                         class_portion: Optional[float] = None) -> Tensor:
     """Sharpened self-training target of BLPSeg (Wang et al., TIP 2023,
     Sec. IV-B).
 
@@ -47,6 +48,15 @@ def self_training_target(seg_logits: Tensor,
     but are trained by different losses, and a confident error of one that
     the other does not share is left out instead of becoming a label.
 
+    With ``class_portion`` ``= p`` (ours, after the class-balanced
+    selection of CBST, Zou et al., ECCV 2018) a pixel also keeps its
+    pseudo-label when it is among the ``ceil(p * m)`` most confident of the
+    ``m`` pixels of its image predicted as its class (real pixels only),
+    whatever its confidence: a fixed ``tau`` selects almost only the large,
+    easy class (on MSCMR the paper's rule labels 15-27% of the val pixels,
+    99.9% of them background), so the target would otherwise teach the
+    class proportions of the confident set instead of the image's.
+
     Args:
         seg_logits (Tensor): Segmentation logits ``Z``, ``(N, K, H, W)``.
         scribbles (Tensor): Scribble class ids ``(N, H, W)``;
@@ -59,6 +69,8 @@ def self_training_target(seg_logits: Tensor,
         agree_logits (Tensor, optional): ``(N, K', H, W)`` logits of the
             predictor that must agree, ``K' >= K``; channels from ``K`` on
             are ignored. Default: None (no agreement required).
+        class_portion (float, optional): ``p`` in ``(0, 1]``. Default:
+            None (the threshold alone).
 
     Returns:
         Tensor: ``(N, H, W)`` long target.
@@ -84,6 +96,10 @@ def self_training_target(seg_logits: Tensor,
         raise ValueError(f'agree_logits must be (N, >= K, H, W) with (N, K, '
                          f'H, W) = {(n, k, h, w)}, got '
                          f'{tuple(getattr(agree_logits, "shape", ()))}')
+    if class_portion is not None and (isinstance(class_portion, bool)
+                                      or not 0 < class_portion <= 1):
+        raise ValueError(f'class_portion must be in (0, 1], got '
+                         f'{class_portion!r}')
     if isinstance(threshold, bool) or not 0 < threshold <= 1:
         raise ValueError(f'threshold must be in (0, 1], got {threshold!r}')
     logits = seg_logits.detach()
@@ -94,7 +110,11 @@ def self_training_target(seg_logits: Tensor,
     prob = prob * img_tags.to(prob)[:, :, None, None]
     conf, target = prob.max(dim=1)
     ignore = target.new_full((), ignore_index)
-    target = torch.where(conf < threshold, ignore, target)
+    keep = conf >= threshold
+    if class_portion is not None:
+        keep = keep | _top_portion_of_class(conf, target, img_tags, valid_mask,
+                                            k, class_portion)
+    target = torch.where(keep, target, ignore)
     if agree_logits is not None:
         # softmax is monotone: the argmax of the tag-masked logits is the
         # argmax of the tag-masked probabilities; untagged classes -inf.
@@ -107,3 +127,36 @@ def self_training_target(seg_logits: Tensor,
     if valid_mask is not None:
         target = torch.where(valid_mask == 0, ignore, target)
     return target
+
+
+def _top_portion_of_class(conf: Tensor, target: Tensor, img_tags: Tensor,
+                          valid_mask: Optional[Tensor], k: int,
+                          portion: float) -> Tensor:
+    """``(N, H, W)`` bool: pixel among the ``ceil(portion * m)`` most
+    confident of the ``m`` real pixels of its image whose (tag-restricted)
+    argmax is its class. One sort per image by (class, -confidence), no
+    host synchronisation; pixels of an image without tags, or padding,
+    form a bucket of their own that is never kept."""
+    n = conf.shape[0]
+    flat_conf = conf.reshape(n, -1)
+    cls = target.reshape(n, -1)
+    bucket = cls.clone()
+    untagged = img_tags.sum(dim=1) == 0
+    bucket = torch.where(untagged[:, None], torch.full_like(bucket, k), bucket)
+    if valid_mask is not None:
+        bucket = torch.where(
+            valid_mask.reshape(n, -1) == 0, torch.full_like(bucket, k), bucket)
+    # class ascending, confidence descending (conf in [0, 1])
+    order = torch.argsort(bucket.to(flat_conf) * 2 + (1 - flat_conf), dim=1)
+    counts = torch.zeros(n, k + 1, dtype=torch.long, device=conf.device)
+    counts.scatter_add_(1, bucket, torch.ones_like(bucket))
+    starts = counts.cumsum(dim=1) - counts
+    position = torch.empty_like(order)
+    position.scatter_(
+        1, order,
+        torch.arange(order.shape[1], device=conf.device).expand_as(order))
+    rank = position - starts.gather(1, bucket)
+    quota = torch.ceil(counts.to(flat_conf) * portion).long()
+    quota[:, k] = 0
+    keep = rank < quota.gather(1, bucket)
+    return keep.reshape(conf.shape)

@@ -274,6 +274,28 @@ def test_self_training_agreement_uses_the_scribble_head():
                                blp_loss(seg, scrib, agreed, gamma=2.0))
 
 
+def test_self_training_class_portion_reaches_the_target():
+    torch.manual_seed(0)
+    head = make_head(
+        self_training=True,
+        self_training_threshold=0.99,
+        self_training_class_portion=0.3)
+    feats, img = make_inputs()
+    samples = make_samples()
+    losses = head_loss(head, feats, img, samples)
+    label, valid = stacked(samples)
+    out = head.forward_intermediates(feats, img, valid_mask=valid)
+    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
+    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
+    tags = head.img_tags(samples, K)
+    want = self_training_target(
+        seg, label, tags, valid, 0.99, class_portion=0.3)
+    assert (want != 255).sum() > (
+        self_training_target(seg, label, tags, valid, 0.99) != 255).sum()
+    torch.testing.assert_close(losses['loss_self'],
+                               blp_loss(seg, scrib, want, gamma=2.0))
+
+
 def test_self_training_needs_img_tags():
     head = make_head(self_training=True)
     feats, img = make_inputs()
@@ -513,6 +535,7 @@ def test_segmentor_end_to_end_at_40x56():
     (dict(self_training_mode='both'), 'self_training_mode'),
     (dict(self_training_threshold=0.0), 'self_training_threshold'),
     (dict(self_training_threshold=1.5), 'self_training_threshold'),
+    (dict(self_training_class_portion=0.0), 'self_training_class_portion'),
     (dict(num_branch_convs=-1), 'num_branch_convs'),
     (dict(branch_channels=0), 'branch_channels'),
     (dict(lam='local'), 'lam'),

@@ -147,3 +147,59 @@ def test_agreement_with_a_second_head_by_hand():
     with pytest.raises(ValueError, match='agree_logits'):
         self_training_target(
             logits, scribbles, tags, agree_logits=other[..., :2])
+
+
+def test_class_portion_keeps_the_top_of_every_class_by_hand():
+    # One image, tags {0, 1}; predicted class and confidence per pixel:
+    #   class 0: 0.99, 0.98, 0.97, 0.96 (all >= tau 0.95)
+    #   class 1: 0.80, 0.70, 0.60      (none >= tau)
+    # p = 0.5: class 1 keeps its ceil(1.5) = 2 most confident (0.80,
+    # 0.70); class 0 keeps all four through tau; a padded class-1 pixel
+    # (0.99) is neither counted nor kept.
+    confs = [(0, 0.99), (1, 0.60), (0, 0.98), (1, 0.80), (0, 0.97),
+             (1, 0.70), (0, 0.96), (1, 0.99)]
+    p = torch.zeros(len(confs), K, dtype=torch.float64)
+    for i, (c, v) in enumerate(confs):
+        p[i, c] = v
+        p[i, 1 - c] = 1 - v
+    logits = p.clamp_min(1e-12).log().T.reshape(1, K, 1, len(confs))
+    scribbles = torch.full((1, 1, len(confs)), 255)
+    tags = torch.tensor([[1., 1., 0.]])
+    valid = torch.ones(1, 1, len(confs))
+    valid[0, 0, 7] = 0
+    plain = self_training_target(logits, scribbles, tags, valid, 0.95)
+    assert plain.tolist() == [[[0, 255, 0, 255, 0, 255, 0, 255]]]
+    got = self_training_target(
+        logits, scribbles, tags, valid, 0.95, class_portion=0.5)
+    assert got.tolist() == [[[0, 255, 0, 1, 0, 1, 0, 255]]]
+    # p = 1 keeps every real pixel; an image without tags keeps none
+    full = self_training_target(
+        logits, scribbles, tags, valid, 0.95, class_portion=1.0)
+    assert full.tolist() == [[[0, 1, 0, 1, 0, 1, 0, 255]]]
+    none = self_training_target(
+        logits, scribbles, torch.zeros(1, K), valid, 0.95, class_portion=1.0)
+    assert (none == 255).all()
+    with pytest.raises(ValueError, match='class_portion'):
+        self_training_target(logits, scribbles, tags, class_portion=0.0)
+
+
+def test_class_portion_per_image_of_a_batch():
+    # the quota is per image: stacking two images gives each its own
+    torch.manual_seed(0)
+    logits = torch.randn(2, K, 5, 6) * 2
+    scribbles = torch.full((2, 5, 6), 255)
+    tags = torch.tensor([[1., 1., 0.], [0., 1., 1.]])
+    both = self_training_target(
+        logits, scribbles, tags, threshold=0.99, class_portion=0.3)
+    for i in range(2):
+        one = self_training_target(
+            logits[i:i + 1],
+            scribbles[i:i + 1],
+            tags[i:i + 1],
+            threshold=0.99,
+            class_portion=0.3)
+        assert torch.equal(both[i:i + 1], one)
+        pred = (logits[i].softmax(0) * tags[i, :, None, None]).argmax(0)
+        for c in range(K):
+            m = int((pred == c).sum())
+            assert int((one[0] == c).sum()) >= -(-3 * m // 10)
