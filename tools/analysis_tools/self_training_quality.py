@@ -183,7 +183,7 @@ def main(argv=None) -> dict:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    dataset, indices = _areas.test_split(cfg, args.limit)
+    dataset = indices = None
     results = {}
     for ckpt in args.checkpoints:
         model = load_segmentor(
@@ -192,6 +192,8 @@ def main(argv=None) -> dict:
             args.device,
             args.cfg_options,
             head_type=BLPSegHead)
+        if dataset is None:  # after the head check: a wrong config first
+            dataset, indices = _areas.test_split(cfg, args.limit)
         head = model.decode_head
         k = head.num_classes
         if not 0 <= args.background < k:

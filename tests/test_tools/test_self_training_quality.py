@@ -1,0 +1,86 @@
+"""tools/analysis_tools/self_training_quality.py on a random BLPSeg model."""
+import importlib.util
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from mmscribble.utils.visualize import load_segmentor
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+BLPSEG = osp.join(
+    ROOT, 'configs/benchmark/mscmr/blpseg_upernet_mobilenet-v2-d8_1xb8-240_'
+    'mscmr-scribble-161x161.py')
+DEMO = osp.join(
+    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-'
+    '96x96.py')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        '_tool_self_training_quality',
+        osp.join(ROOT, 'tools/analysis_tools/self_training_quality.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def blpseg(random_checkpoint, synthetic_root):
+    # The MSCMR BLPSeg model (4 classes, as the synthetic shapes) without
+    # ImageNet weights, scored on the synthetic val split.
+    cfg = Config.fromfile(BLPSEG)
+    cfg.model.backbone.init_cfg = None
+    cfg.test_dataloader = Config.fromfile(DEMO).test_dataloader
+    cfg.test_dataloader.dataset.data_root = synthetic_root
+    return random_checkpoint(cfg, 'blpseg')
+
+
+def test_rules_against_the_model_s_own_inference(blpseg, tmp_path, capsys):
+    tool = load_tool()
+    cfg_path, ckpt = blpseg
+    out = tool.main([
+        cfg_path, ckpt, '--limit', '2', '--threshold', '0.3', '--portions',
+        '0.2', '1', '--out',
+        str(tmp_path / 'st.json')
+    ])
+    (label, run), = out['runs'].items()
+    assert run['threshold'] == 0.3
+    # the plain prediction, pixel by pixel, as tools/test.py makes it
+    model = load_segmentor(cfg_path, ckpt, 'cpu')
+    dataset, _ = tool._areas.test_split(Config.fromfile(cfg_path), 2)
+    right = total = 0
+    for i in range(2):
+        sample = model.test_step(pseudo_collate([dataset[i]]))[0]
+        pred = sample.pred_sem_seg.data[0].numpy()
+        gt = sample.gt_sem_seg.data[0].numpy()
+        right += int((pred == gt).sum())
+        total += gt.size
+    assert run['prediction']['coverage'] == 1
+    assert run['prediction']['accuracy'] == pytest.approx(right / total)
+    # p = 1 labels every pixel with the tag-restricted argmax: exact tags
+    # can only turn wrong pixels right
+    assert run['balanced1']['coverage'] == 1
+    assert run['balanced1']['accuracy'] >= run['prediction']['accuracy']
+    # agreement only removes labels; p = 0.2 only adds to tau's
+    assert run['agree']['coverage'] <= run['paper']['coverage']
+    assert run['paper']['coverage'] <= run['balanced0.2']['coverage'] < 1
+    assert np.allclose(sum(run['prediction']['from_bg']), 1)
+    printed = capsys.readouterr().out
+    assert '| balanced0.2 |' in printed and 'disc labeled (%)' in printed
+
+
+def test_bad_input(blpseg, random_checkpoint, tmp_path):
+    tool = load_tool()
+    cfg_path, ckpt = blpseg
+    with pytest.raises(FileNotFoundError, match='nothere.pth'):
+        tool.main([cfg_path, str(tmp_path / 'nothere.pth')])
+    with pytest.raises(ValueError, match='--portions'):
+        tool.main([cfg_path, ckpt, '--portions', '0'])
+    with pytest.raises(ValueError, match='--threshold'):
+        tool.main([cfg_path, ckpt, '--threshold', '1.5'])
+    # a config without a BLPSeg head is refused before scoring
+    with pytest.raises(TypeError, match='BLPSegHead'):
+        tool.main([DEMO, ckpt, '--limit', '1'])
