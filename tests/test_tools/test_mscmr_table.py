@@ -51,16 +51,21 @@ def test_rows_baseline_first_and_ids():
     by_id = {r['id']: r for r in ROWS}
     for v in variants:
         assert by_id[f'pce-{v}']['section'] == 'robustness'
-        assert by_id[f'urss-{v}']['control'] == f'pce-{v}'
+        for m in ('urss', 'cdsp', 'softsl'):
+            assert by_id[f'{m}-{v}']['control'] == f'pce-{v}'
+        # CDSP's pseudo-labels come from partial CE on the same labels
+        assert by_id[f'cdsp-{v}']['pseudo_labels_of'] == f'pce-{v}'
+    assert by_id['blpseg-selftrain-balanced']['section'] == 'variants'
     assert by_id['urss']['control'] == 'pce'
     assert by_id['blpseg']['control'] == 'pce-upernet'
     assert by_id['pce']['section'] == by_id['urss']['section'] == 'main'
-    for m in ('pce', 'urss', 'blpseg'):
+    for m in ('pce', 'urss', 'blpseg', 'cdsp', 'softsl', 'spml'):
         crf = by_id[f'{m}-crf']
-        assert (crf['section'], crf['control'],
-                crf['checkpoint_of']) == ('crf', m, m)
-        assert cfg_of(crf).model.test_cfg.crf == dict(preset='blpseg')
-    # Sections in order: main, then robustness, then crf.
+        assert (crf['section'], crf['control'], crf['checkpoint_of'],
+                crf['pseudo_labels_of']) == ('crf', m, m, None)
+        assert cfg_of(crf).model.test_cfg.crf == dict(
+            preset='spml' if m == 'spml' else 'blpseg')
+    # Sections in order: main, variants, robustness, crf.
     order = [tool.SECTIONS.index(r['section']) for r in ROWS]
     assert order == sorted(order)
 
@@ -94,6 +99,7 @@ def test_row_seeds():
     main = dict(section='main', seed=0)
     assert tool.row_seeds(main, 3) == [0, 1, 2]
     assert tool.row_seeds(dict(section='robustness', seed=5), 3) == [5]
+    assert tool.row_seeds(dict(section='variants', seed=5), 2) == [5, 6]
     assert tool.row_seeds(dict(section='crf', seed=0), 3) == [0]
     # --first-seed K: seeds K .. K+N-1, the same runs (work dir and hash)
     # a plain --seeds K+N run trains, so a split table is reused whole.

@@ -28,7 +28,9 @@ written) is reported and skipped.
 
 Sections. A config's ``benchmark`` dict says what the table does with it:
 ``section`` is ``'main'`` (the default; trained with ``--seeds`` seeds),
-``'robustness'`` (the default of drop / shrink label variants) or
+``'variants'`` (other forms of a method, e.g. BLPSeg's self-training
+rules: ``--seeds`` seeds too, kept out of ``--section main`` so that the
+default comparison stays within its time budget), ``'robustness'`` (the default of drop / shrink label variants) or
 ``'crf'`` (test-time CRF rows), both trained with one seed; ``control``
 names the row id of partial CE on the same network (``'pce'`` for URSS,
 ``'pce-upernet'`` for BLPSeg). A variant row's control is the control's
@@ -119,9 +121,12 @@ PUBLISHED = (('partial CE', 0.385), ('CycleMix', 0.800), ('ZScribbleSeg',
                                                           0.870))
 _VARIANT = re.compile(
     r'^(?P<base>.+)_(?P<kind>drop|shrink)(?P<ratio>[0-9.]+)$')
-SECTIONS = ('main', 'robustness', 'crf')
+SECTIONS = ('main', 'variants', 'robustness', 'crf')
+# Sections trained with --seeds seeds (the others with one).
+MULTI_SEED_SECTIONS = ('main', 'variants')
 SECTION_TITLES = dict(
     main='Main comparison',
+    variants='Variants of the methods (same seeds as the main section)',
     robustness='Robustness: dropped and shrunk scribbles (one seed)',
     crf='Test-time dense CRF (one seed)')
 # Crossed bootstrap of the paired difference: resamples and generator seed.
@@ -338,7 +343,7 @@ def row_seeds(row, seeds, first=0):
     """The seeds a row trains: ``seeds`` of them in the main section, one
     elsewhere, counted from the config's ``randomness.seed`` plus
     ``first``."""
-    n = seeds if row['section'] == 'main' else 1
+    n = seeds if row['section'] in MULTI_SEED_SECTIONS else 1
     return [row['seed'] + first + k for k in range(n)]
 
 
