@@ -30,8 +30,9 @@ Sections. A config's ``benchmark`` dict says what the table does with it:
 ``section`` is ``'main'`` (the default; trained with ``--seeds`` seeds),
 ``'variants'`` (other forms of a method, e.g. BLPSeg's self-training
 rules: ``--seeds`` seeds too, kept out of ``--section main`` so that the
-default comparison stays within its time budget), ``'robustness'`` (the default of drop / shrink label variants) or
-``'crf'`` (test-time CRF rows), both trained with one seed; ``control``
+default comparison stays within its time budget), ``'robustness'`` (the
+default of drop / shrink label variants) or ``'crf'`` (test-time CRF
+rows), both trained with one seed; ``control``
 names the row id of partial CE on the same network (``'pce'`` for URSS,
 ``'pce-upernet'`` for BLPSeg). A variant row's control is the control's
 same variant (``urss-drop0.3`` -> ``pce-drop0.3``). ``checkpoint_of``
