@@ -887,12 +887,15 @@ def main(argv=None):
                             "install 'mmscribble[crf]')")
             print(f'[skip] {r["id"]}: {r["skipped"]}', flush=True)
             continue
-        written = ensure_train_labels(cfg, r['config'])
+        written = None if r['checkpoint_of'] else ensure_train_labels(
+            cfg, r['config'])
         if written:
             print(f'[labels] wrote {written}', flush=True)
-        # Every row's data, metric and weights paths, before any training.
-        check_run_paths(cfg, ('train', 'test'),
-                        what=f'row {r["id"]} ({r["config"]})')
+        # Every row's data, metric and weights paths, before any training;
+        # a test-only row (checkpoint_of) reads no training data.
+        check_run_paths(
+            cfg, ('test', ) if r['checkpoint_of'] else ('train', 'test'),
+            what=f'row {r["id"]} ({r["config"]})')
 
     # (row, seed) runs: reused when done for the same prepared config.
     todo = []
