@@ -201,6 +201,17 @@ def test_all_unlabeled_batch_gives_finite_loss():
 # ---------------------------------------------------------------------------
 # Self-training
 # ---------------------------------------------------------------------------
+def reference_inputs(head, feats, img, samples):
+    """What the head's self-training reads, recomputed outside it: labels,
+    valid mask, segmentation and scribble logits at the labels' size, and
+    the image tags."""
+    label, valid = stacked(samples)
+    out = head.forward_intermediates(feats, img, valid_mask=valid)
+    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
+    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
+    return label, valid, seg, scrib, head.img_tags(samples, K)
+
+
 def test_self_training_on_and_off_via_attribute():
     torch.manual_seed(0)
     head = make_head(self_training_threshold=0.34)
@@ -213,11 +224,8 @@ def test_self_training_on_and_off_via_attribute():
     losses = head_loss(head, feats, img, samples)
     assert set(losses) == {'loss_annot', 'loss_self', 'acc_seg'}
     # loss_self is the BLP loss on the sharpened, tag-restricted target.
-    label, valid = stacked(samples)
-    out = head.forward_intermediates(feats, img, valid_mask=valid)
-    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
-    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
-    tags = head.img_tags(samples, K)
+    label, valid, seg, scrib, tags = reference_inputs(head, feats, img,
+                                                      samples)
     target = self_training_target(seg, label, tags, valid, 0.34)
     labeled = label != 255
     assert (target[labeled] == label[labeled]).all()
@@ -256,11 +264,8 @@ def test_self_training_agreement_uses_the_scribble_head():
     feats, img = make_inputs()
     samples = make_samples()
     losses = head_loss(head, feats, img, samples)
-    label, valid = stacked(samples)
-    out = head.forward_intermediates(feats, img, valid_mask=valid)
-    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
-    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
-    tags = head.img_tags(samples, K)
+    label, valid, seg, scrib, tags = reference_inputs(head, feats, img,
+                                                      samples)
     plain = self_training_target(seg, label, tags, valid, 0.34)
     agreed = self_training_target(
         seg, label, tags, valid, 0.34, agree_logits=scrib)
@@ -283,15 +288,12 @@ def test_self_training_class_portion_reaches_the_target():
     feats, img = make_inputs()
     samples = make_samples()
     losses = head_loss(head, feats, img, samples)
-    label, valid = stacked(samples)
-    out = head.forward_intermediates(feats, img, valid_mask=valid)
-    seg = resize(out['seg_logits'], size=(H, W), mode='bilinear')
-    scrib = resize(out['scrib_logits'], size=(H, W), mode='bilinear')
-    tags = head.img_tags(samples, K)
+    label, valid, seg, scrib, tags = reference_inputs(head, feats, img,
+                                                      samples)
     want = self_training_target(
         seg, label, tags, valid, 0.99, class_portion=0.3)
-    assert (want != 255).sum() > (
-        self_training_target(seg, label, tags, valid, 0.99) != 255).sum()
+    assert (want != 255).sum() > (self_training_target(seg, label, tags, valid,
+                                                       0.99) != 255).sum()
     torch.testing.assert_close(losses['loss_self'],
                                blp_loss(seg, scrib, want, gamma=2.0))
 
