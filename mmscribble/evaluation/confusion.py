@@ -85,3 +85,17 @@ def class_scores(conf: np.ndarray) -> dict:
             recall=tp / gt_total,
             gt_area=gt_total / total,
             pred_area=pred_total / total)
+
+
+def row_shares(conf: np.ndarray, cls: int) -> np.ndarray:
+    """``(K,)``: the share of the ground-truth ``cls`` pixels of a
+    :func:`confusion_matrix` predicted as each class (e.g. with ``cls``
+    the background: where each structure leaks into it). Pixels without a
+    prediction count in the denominator; an absent class gives zeros."""
+    conf = np.asarray(conf)
+    k = conf.shape[0]
+    if not 0 <= cls < k:
+        raise ValueError(f'class {cls} is not a row of a {k}-class '
+                         'confusion matrix')
+    row = conf[cls]
+    return row[:k] / max(int(row.sum()), 1)

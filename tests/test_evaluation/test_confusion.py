@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from mmscribble.evaluation.confusion import class_scores, confusion_matrix
+from mmscribble.evaluation.confusion import (class_scores, confusion_matrix,
+                                             row_shares)
 
 
 def test_counts_and_scores_by_hand():
@@ -55,3 +56,13 @@ def test_bad_input_names_the_problem():
         confusion_matrix(gt, gt, 0)
     with pytest.raises(ValueError, match='conf must be'):
         class_scores(np.zeros((2, 4)))
+
+
+def test_row_shares_by_hand():
+    # gt 0 (4 pixels): predicted 0, 1, 1 and none -> 1/4, 2/4, 0
+    conf = np.array([[1, 2, 0, 1], [0, 3, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(row_shares(conf, 0), [0.25, 0.5, 0])
+    np.testing.assert_allclose(row_shares(conf, 1), [0, 1, 0])
+    np.testing.assert_array_equal(row_shares(conf, 2), [0, 0, 0])
+    with pytest.raises(ValueError, match='class 3'):
+        row_shares(conf, 3)

@@ -36,7 +36,8 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mmscribble.evaluation.confusion import class_scores, confusion_matrix
+from mmscribble.evaluation.confusion import (class_scores, confusion_matrix,
+                                             row_shares)
 from mmscribble.utils.visualize import load_segmentor
 
 
@@ -64,11 +65,47 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def label_of(checkpoint: str) -> str:
+def checked_config(args) -> Config:
+    """The config with ``--cfg-options`` applied, after checking
+    ``--limit`` and that every checkpoint file exists (before any model is
+    built)."""
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f'--limit must be >= 1, got {args.limit}')
+    for ckpt in args.checkpoints:
+        if not osp.isfile(ckpt):
+            raise FileNotFoundError(f'checkpoint not found: {ckpt}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def label_of(checkpoint: str, taken=()) -> str:
     """The file and its two parent folders, e.g.
-    ``urss-trace-shrink1.0/seed0/iter_60.pth`` for a table run."""
+    ``urss-trace-shrink1.0/seed0/iter_60.pth`` for a table run; a label
+    already in ``taken`` gets `` (n)``, n = ``len(taken) + 1``."""
     parts = osp.abspath(checkpoint).split(osp.sep)
-    return '/'.join(p for p in parts[-3:] if p)
+    label = '/'.join(p for p in parts[-3:] if p)
+    return f'{label} ({len(taken) + 1})' if label in taken else label
+
+
+def class_names(dataset, k: int) -> list:
+    """The dataset's class names, or ``'0' .. 'k-1'`` if it has fewer
+    than ``k``."""
+    names = list(dataset.metainfo.get('classes') or ())
+    return names[:k] if len(names) >= k else [str(c) for c in range(k)]
+
+
+def check_background(background: int, k: int) -> None:
+    if not 0 <= background < k:
+        raise ValueError(f'--background {background} is not a class id of '
+                         f'the model (0 .. {k - 1})')
+
+
+def write_json(path, out: dict) -> None:
+    if path:
+        with open(path, 'w') as f:
+            json.dump(out, f, indent=1)
 
 
 def test_split(cfg, limit=None):
@@ -109,39 +146,24 @@ def pooled_confusion(model,
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f'--limit must be >= 1, got {args.limit}')
-    for ckpt in args.checkpoints:
-        if not osp.isfile(ckpt):
-            raise FileNotFoundError(f'checkpoint not found: {ckpt}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = checked_config(args)
     dataset, indices = test_split(cfg, args.limit)
-    names = list(dataset.metainfo.get('classes') or ())
     rows = {}
     for ckpt in args.checkpoints:
         model = load_segmentor(args.config, ckpt, args.device,
                                args.cfg_options)
         k = model.decode_head.num_classes
-        if not 0 <= args.background < k:
-            raise ValueError(f'--background {args.background} is not a '
-                             f'class id of the model (0 .. {k - 1})')
+        check_background(args.background, k)
         conf = pooled_confusion(model, dataset, indices, k,
                                 model.decode_head.ignore_index)
         s = class_scores(conf)
-        bg = conf[args.background]
-        label = label_of(ckpt)
-        if label in rows:
-            label = f'{label} ({len(rows) + 1})'
-        rows[label] = dict(
+        rows[label_of(ckpt, rows)] = dict(
             checkpoint=ckpt,
             pred_area=s['pred_area'].tolist(),
             gt_area=s['gt_area'].tolist(),
             iou=s['iou'].tolist(),
-            from_bg=(bg[:k] / max(int(bg.sum()), 1)).tolist())
-    k = len(next(iter(rows.values()))['iou'])
-    names = names[:k] if len(names) >= k else [str(c) for c in range(k)]
+            from_bg=row_shares(conf, args.background).tolist())
+    names = class_names(dataset, k)
     others = [c for c in range(k) if c != args.background]
     print(f'{len(indices)} image(s) of the test split of {args.config}')
     head = (['run'] + [f'{names[c]} area (%)' for c in range(k)] +
@@ -164,9 +186,7 @@ def main(argv=None) -> dict:
         classes=names,
         background=args.background,
         runs=rows)
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(out, f, indent=1)
+    write_json(args.out, out)
     return out
 
 

@@ -36,24 +36,24 @@ Example (checkpoints of the traced MSCMR BLPSeg run)::
 """
 import argparse
 import importlib.util
-import json
 import os.path as osp
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 from mmseg.models.utils import resize
 
-from mmscribble.evaluation.confusion import class_scores, confusion_matrix
+from mmscribble.evaluation.confusion import (class_scores, confusion_matrix,
+                                             row_shares)
 from mmscribble.models.heads.blpseg_head import BLPSegHead
 from mmscribble.models.utils import self_training_target
 from mmscribble.utils.visualize import load_segmentor
 
 
 def _load_class_areas():
-    """``class_areas.py`` beside this script: its ``test_split`` and
-    ``label_of`` (a tool, not a package module)."""
+    """``class_areas.py`` beside this script: its checks, test split,
+    labels and JSON output (a tool, not a package module)."""
     here = osp.dirname(osp.abspath(__file__))
     spec = importlib.util.spec_from_file_location(
         '_mmscribble_class_areas', osp.join(here, 'class_areas.py'))
@@ -168,8 +168,6 @@ def targets(model, sample: dict, threshold: float, portions=()) -> tuple:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f'--limit must be >= 1, got {args.limit}')
     if any(not 0 < p <= 1 for p in args.portions):
         raise ValueError(f'--portions must be in (0, 1], got {args.portions}')
     rules = (['paper', 'agree'] + [f'balanced{p:g}'
@@ -177,12 +175,7 @@ def main(argv=None) -> dict:
     if args.threshold is not None and not 0 < args.threshold <= 1:
         raise ValueError(f'--threshold must be in (0, 1], got '
                          f'{args.threshold}')
-    for ckpt in args.checkpoints:
-        if not osp.isfile(ckpt):
-            raise FileNotFoundError(f'checkpoint not found: {ckpt}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = _areas.checked_config(args)
     dataset = indices = None
     results = {}
     for ckpt in args.checkpoints:
@@ -196,9 +189,7 @@ def main(argv=None) -> dict:
             dataset, indices = _areas.test_split(cfg, args.limit)
         head = model.decode_head
         k = head.num_classes
-        if not 0 <= args.background < k:
-            raise ValueError(f'--background {args.background} is not a '
-                             f'class id of the model (0 .. {k - 1})')
+        _areas.check_background(args.background, k)
         tau = (
             head.self_training_threshold
             if args.threshold is None else args.threshold)
@@ -207,22 +198,18 @@ def main(argv=None) -> dict:
             gt, by_rule = targets(model, dataset[i], tau, args.portions)
             for r, t in by_rule.items():
                 conf[r] += confusion_matrix(t, gt, k, head.ignore_index)
-        label = _areas.label_of(ckpt)
-        if label in results:
-            label = f'{label} ({len(results) + 1})'
+        label = _areas.label_of(ckpt, results)
         results[label] = dict(checkpoint=ckpt, threshold=tau)
         for r, c in conf.items():
             s = class_scores(c)
             labeled = int(c[:, :k].sum())
-            bg = c[args.background]
             results[label][r] = dict(
                 coverage=labeled / max(int(c.sum()), 1),
                 accuracy=float(np.trace(c[:, :k])) / max(labeled, 1),
                 precision=s['precision'].tolist(),
                 labeled=s['recall'].tolist(),
-                from_bg=(bg[:k] / max(int(bg.sum()), 1)).tolist())
-    names = list(dataset.metainfo.get('classes') or ())
-    names = names[:k] if len(names) >= k else [str(c) for c in range(k)]
+                from_bg=row_shares(c, args.background).tolist())
+    names = _areas.class_names(dataset, k)
     others = [c for c in range(k) if c != args.background]
     print(f'{len(indices)} image(s) of the test split of {args.config}; '
           'tags from the ground truth, no scribbles')
@@ -247,9 +234,7 @@ def main(argv=None) -> dict:
         classes=names,
         background=args.background,
         runs=results)
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(out, f, indent=1)
+    _areas.write_json(args.out, out)
     return out
 
 
