@@ -140,9 +140,8 @@ def _top_portion_of_class(conf: Tensor, target: Tensor, img_tags: Tensor,
     n = conf.shape[0]
     flat_conf = conf.reshape(n, -1)
     cls = target.reshape(n, -1)
-    bucket = cls.clone()
     untagged = img_tags.sum(dim=1) == 0
-    bucket = torch.where(untagged[:, None], torch.full_like(bucket, k), bucket)
+    bucket = torch.where(untagged[:, None], torch.full_like(cls, k), cls)
     if valid_mask is not None:
         bucket = torch.where(
             valid_mask.reshape(n, -1) == 0, torch.full_like(bucket, k), bucket)
