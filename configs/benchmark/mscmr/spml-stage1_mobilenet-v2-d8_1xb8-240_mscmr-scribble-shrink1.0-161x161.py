@@ -1,0 +1,14 @@
+# MSCMR benchmark, SPML stage 1 (pixel embedding and its classifier) on
+# scribble-shrink 1.0 of the real training scribbles (the labels of
+# pce-shrink1.0, written by the table tool when missing; docs/converters.md).
+# Model and schedule: the spml-stage1 config. Its checkpoint writes the
+# pseudo-labels of spml-shrink1.0; the random walk restricts each slice to the
+# classes of these degraded scribbles.
+_base_ = './spml-stage1_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
+train_dataloader = dict(
+    dataset=dict(data_prefix=dict(seg_map_path='ann_dir/train_shrink1.0')))
+benchmark = dict(
+    method='SPML stage 1 (classifier on the embedding)',
+    labels='shrink 1.0',
+    baseline=False,
+    control=None)
