@@ -106,8 +106,8 @@ class ScribbleRandomResize(BaseTransform):
         ratio = self._random_ratio()
         h, w = results['img'].shape[:2]
         if self.scale is None:
-            new_hw = (max(1, int(h * ratio + 0.5)), max(1, int(w * ratio +
-                                                              0.5)))
+            new_hw = (max(1, int(h * ratio + 0.5)),
+                      max(1, int(w * ratio + 0.5)))
         else:
             target = (int(self.scale[0] * ratio), int(self.scale[1] * ratio))
             if self.keep_ratio:

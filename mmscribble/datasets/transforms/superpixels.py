@@ -24,7 +24,6 @@ from mmscribble.structures import get_map_spec
 from .cues import check_before_geometric
 
 
-
 def compute_felzenszwalb(img_bgr: np.ndarray,
                          scale: float = 500.0,
                          sigma: float = 0.8,

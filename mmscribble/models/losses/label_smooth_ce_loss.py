@@ -4,7 +4,6 @@
 from numbers import Real
 from typing import Optional
 
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 

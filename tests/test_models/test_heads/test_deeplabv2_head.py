@@ -20,7 +20,7 @@ def test_bottleneck_and_channel_check():
     head = DeepLabV2Head(
         in_channels=16, channels=4, num_classes=3, bottleneck=True,
         norm_cfg=dict(type='BN'))
-    assert head._forward_feature([torch.randn(1, 16, 5, 5)]).shape == (1, 4,
-                                                                        5, 5)
+    out = head._forward_feature([torch.randn(1, 16, 5, 5)])
+    assert out.shape == (1, 4, 5, 5)
     with pytest.raises(ValueError, match='channels == in_channels'):
         DeepLabV2Head(in_channels=16, channels=4, num_classes=3)
