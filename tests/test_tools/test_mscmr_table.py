@@ -463,6 +463,34 @@ def test_paired_difference_and_table_by_hand():
     assert '2 run(s) at once' in table and '10.0 min wall' in table
 
 
+def test_device_cuda_without_a_gpu_fails_before_any_run(
+        monkeypatch, capsys):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit) as err:
+        tool.main(['--device', 'cuda', '--only', 'pce'])
+    assert err.value.code == 2
+    assert '--device cuda: torch sees no CUDA device' in capsys.readouterr(
+    ).err
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--device', 'gpu'])
+    assert "argument --device: invalid choice: 'gpu'" in capsys.readouterr(
+    ).err
+
+
+def test_run_env_hides_gpus_only_for_device_cpu(monkeypatch):
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0,1')
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    cpu = tool.run_env('cpu', threads=1)
+    assert cpu['CUDA_VISIBLE_DEVICES'] == '' and cpu['OMP_NUM_THREADS'] == '1'
+    for device in ('auto', 'cuda'):
+        env = tool.run_env(device)
+        assert env['CUDA_VISIBLE_DEVICES'] == '0,1'
+        assert 'OMP_NUM_THREADS' not in env
+    # A copy: the tool's own environment is unchanged.
+    assert os.environ['CUDA_VISIBLE_DEVICES'] == '0,1'
+
+
 def test_unknown_row_and_missing_split_are_errors(tmp_path):
     with pytest.raises(SystemExit, match='unknown row id'):
         tool.main(['--only', 'nope'])
@@ -576,7 +604,8 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
     cmd = _table_cmd(data, tmp_path / 'work', out,
                      ['--configs', str(retest)] +
                      [osp.join(ROOT, by_id[i]['config'])
-                      for i in ids] + ['--seeds', '2', '--jobs', '2'])
+                      for i in ids] +
+                     ['--seeds', '2', '--jobs', '2', '--device', 'cpu'])
     log = _run_table(cmd, timeout=900)
     # URSS switched its self-supervision on at half of the 2 iterations.
     assert 'PhaseSwitchHook: iter 1: decode_head.loss_eigen' in log
@@ -598,6 +627,7 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
                 rf'\({seeds}x1\)', cells[8]), cells[8]
     assert table.index('## Main comparison') < table.index('## Robustness')
     assert 'partial CE 0.385' in table and 'ZScribbleSeg 0.870' in table
+    assert ', runs on cpu, torch ' in table
     results = json.load(open(osp.splitext(out)[0] + '.json'))
     assert [r['id'] for r in results['rows']] == [
         'pce', 'cdsp', 'urss', 'pce-drop0.3', 'urss-drop0.3', 'retest'
@@ -618,6 +648,7 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
                 ] == ([0, 1] if row['section'] == 'main' else [0])
         for res in row['runs']:
             assert res['iters'] == 2 and res['train_s'] > 0
+            assert res['device'] == 'cpu'
             assert res['metrics']['vol/num_volumes'] == 1
             assert list(res['per_volume']) == ['subject29_DE']
             assert set(

@@ -123,6 +123,7 @@ PUBLISHED = (('partial CE', 0.385), ('CycleMix', 0.800), ('ZScribbleSeg',
 _VARIANT = re.compile(
     r'^(?P<base>.+)_(?P<kind>drop|shrink)(?P<ratio>[0-9.]+)$')
 SECTIONS = ('main', 'variants', 'robustness', 'crf')
+DEVICES = ('auto', 'cpu', 'cuda')
 # Sections trained with --seeds seeds (the others with one).
 MULTI_SEED_SECTIONS = ('main', 'variants')
 SECTION_TITLES = dict(
@@ -219,6 +220,14 @@ def parse_args(argv=None):
         'the same prepared config, iterations, split and seed (default); '
         '--no-reuse trains them again')
     parser.add_argument(
+        '--device',
+        choices=DEVICES,
+        default='auto',
+        help='where the runs train and test: auto (default; mmengine\'s '
+        'Runner takes a GPU whenever torch sees one, else the CPU), cpu '
+        '(GPUs hidden from the runs and their pseudo-label steps) or cuda '
+        '(an error before any run when torch sees no GPU)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
@@ -238,6 +247,12 @@ def parse_args(argv=None):
         parser.error('--jobs must be a positive int')
     if not re.fullmatch(r'[\w.-]+', args.split):
         parser.error(f'--split must be a split name, got {args.split!r}')
+    if args.device == 'cuda':
+        import torch
+        if not torch.cuda.is_available():
+            parser.error('--device cuda: torch sees no CUDA device (torch '
+                         f'{torch.__version__}, built with CUDA '
+                         f'{torch.version.cuda}); use --device cpu or auto')
     return args
 
 
@@ -483,9 +498,32 @@ def _head_available(cfg):
     return MODELS.get(head) is not None, head
 
 
+def run_env(device, threads=None):
+    """Environment of a run's own processes: ``--device cpu`` hides the
+    GPUs (before CUDA is initialised, so the Runner picks the CPU), and
+    ``threads`` sets their OpenMP threads."""
+    env = dict(os.environ)
+    if device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)
+    return env
+
+
+def device_name():
+    """``'cpu'`` or ``'cuda: <name of GPU 0>'``, as mmengine chooses."""
+    import torch
+    from mmengine.device import get_device
+    dev = get_device()
+    return f'cuda: {torch.cuda.get_device_name(0)}' if dev == 'cuda' \
+        else dev
+
+
 def run_row(row, args, queue):
     """Train + test one config in this (fresh) process; report to queue."""
     try:
+        # A spawned process of this tool only, before torch sees a GPU.
+        os.environ.update(run_env(args.get('device', 'auto')))
         import torch
         if args['threads']:
             torch.set_num_threads(args['threads'])
@@ -530,6 +568,7 @@ def run_row(row, args, queue):
                 batch=int(cfg.train_dataloader.batch_size),
                 crop=list(cfg.get('crop_size', [])),
                 threads=torch.get_num_threads(),
+                device=device_name(),
                 metrics={
                     k: float(v)
                     for k, v in metrics.items()
@@ -806,7 +845,8 @@ def make_table(rows, info):
                 'own training, mean per seed: ' +
                 ' + '.join(_fmt(p / 60, '.1f') for p in parts) +
                 ' min; its s / iter is its own training\'s.')
-    lines.append(f'Machine: {info["machine"]}, {info["cpus"]} CPUs, torch '
+    lines.append(f'Machine: {info["machine"]}, {info["cpus"]} CPUs, runs '
+                 f'on {info.get("device", "cpu")}, torch '
                  f'{info["torch"]}, load average {info["load"]} at start '
                  f'({info["date"]}).')
     lines.append('')
@@ -818,10 +858,12 @@ def make_table(rows, info):
     return '\n'.join(lines) + '\n'
 
 
-def machine_info(split):
+def machine_info(split, device='auto'):
     import torch
     return dict(
         split=split,
+        device='cpu' if device == 'cpu' or not torch.cuda.is_available()
+        else f'cuda: {torch.cuda.get_device_name(0)}',
         machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(),
         torch=torch.__version__,
@@ -863,8 +905,9 @@ def main(argv=None):
         nifti_root=args.nifti_root,
         split=args.split,
         iters=args.iters,
-        threads=args.threads)
-    info = machine_info(args.split)
+        threads=args.threads,
+        device=args.device)
+    info = machine_info(args.split, args.device)
     info['jobs'] = args.jobs
 
     import mmscribble  # noqa: F401  (registers the heads)
@@ -969,9 +1012,7 @@ def main(argv=None):
             src['source_checkpoint'],
             osp.join(run['work_dir'], 'pseudo_label')
         ] + (['--scribble-override'] if tool == 'segmentor' else [])
-        env = dict(os.environ)
-        if opts['threads']:
-            env['OMP_NUM_THREADS'] = str(opts['threads'])
+        env = run_env(opts['device'], opts['threads'])
         start = time.perf_counter()
         proc = subprocess.run(
             cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -1030,6 +1071,7 @@ def main(argv=None):
             _write_json(out_json, dict(info=info, rows=rows))
 
     start = time.perf_counter()
+
     # Trainings first, then those on another row's pseudo-labels, then the
     # test-only runs that read checkpoints.
     def stage(r):
