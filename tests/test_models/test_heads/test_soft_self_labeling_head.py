@@ -71,6 +71,12 @@ def test_self_label_loss_is_the_solved_target(denominator):
     count = scribbled.sum() if denominator == 'scribbled' else free.sum()
     expected = 0.3 * total / count
     torch.testing.assert_close(losses['loss_self_label'], expected)
+    # Logged, not a loss: the term's weight in units of the partial CE's,
+    # 0.3 * 416 / 32 = 3.9 unscribbled pixels per scribbled one, or eta.
+    share = 0.3 * 416 / 32 if denominator == 'scribbled' else 0.3
+    torch.testing.assert_close(losses['self_label_share'],
+                               torch.tensor(share))
+    assert not losses['self_label_share'].requires_grad
     if denominator == 'unlabeled':
         torch.testing.assert_close(
             expected, 0.3 * soft_self_labeling_loss(logits, y, free))
@@ -95,6 +101,8 @@ def test_modes_finite_with_and_without_scribbles(mode, scribbled):
         free = 2 * 8 * 7  # the 8x8 grid of solve_scale 0.5, padding out
         torch.testing.assert_close(losses['loss_self_label'],
                                    mean['loss_self_label'] * free)
+        torch.testing.assert_close(losses['self_label_share'],
+                                   torch.tensor(0.3 * free))
 
 
 def test_dense_neighbourhood_and_v3plus_head():
