@@ -862,8 +862,8 @@ def machine_info(split, device='auto'):
     import torch
     return dict(
         split=split,
-        device='cpu' if device == 'cpu' or not torch.cuda.is_available()
-        else f'cuda: {torch.cuda.get_device_name(0)}',
+        # The runs hide GPUs themselves for --device cpu (run_env).
+        device='cpu' if device == 'cpu' else device_name(),
         machine=platform.processor() or platform.machine(),
         cpus=os.cpu_count(),
         torch=torch.__version__,
