@@ -111,6 +111,76 @@ def test_row_seeds():
         tool.parse_args(['--first-seed', '-1'])
 
 
+def _tasks(spec):
+    return [dict(name=n, after=a) for n, a in spec]
+
+
+def test_scheduler_one_thread_order_by_hand():
+    # Sources first (they unlock work), then the runs whose source has
+    # ended, then the rest, each in the given order; a source that is not
+    # among the tasks (reused, or not requested) holds nothing back.
+    tasks = _tasks([('pce0', None), ('urss0', None), ('cdsp0', 'pce0'),
+                    ('spml0', 'stage1-0'), ('stage1-0', None),
+                    ('crf0', 'gone')])
+    ran = []
+    started = tool.run_scheduled(tasks, 1, lambda t: ran.append(t['name']))
+    assert started == ran == [
+        'pce0', 'stage1-0', 'cdsp0', 'spml0', 'urss0', 'crf0'
+    ]
+
+
+def test_scheduler_two_threads_never_start_a_run_before_its_source():
+    # Two threads, the source slower than the unrelated run: the
+    # dependent starts only once its source has ended, and the other
+    # thread goes on with the ready work meanwhile (no barrier between
+    # trainings and the runs on their pseudo-labels).
+    import threading
+    import time
+    events, lock = [], threading.Lock()
+    src_may_end = threading.Event()
+
+    def work(t):
+        with lock:
+            events.append(('start', t['name']))
+        if t['name'] == 'src':
+            src_may_end.wait(10)
+        elif t['name'] == 'other2':
+            src_may_end.set()
+        time.sleep(0.01)
+        with lock:
+            events.append(('end', t['name']))
+
+    tasks = _tasks([('src', None), ('dep', 'src'), ('other1', None),
+                    ('other2', None)])
+    tool.run_scheduled(tasks, 2, work)
+    assert sorted(n for e, n in events if e == 'end') == sorted(
+        t['name'] for t in tasks)
+    assert events.index(('end', 'src')) < events.index(('start', 'dep'))
+    # both unrelated runs went while the source was still running
+    assert events.index(('start', 'other2')) < events.index(('end', 'src'))
+
+
+def test_scheduler_failed_source_releases_and_cycle_is_an_error():
+    ran = []
+
+    def work(t):
+        ran.append(t['name'])
+        if t['name'] == 'a':
+            raise RuntimeError('a failed')
+
+    with pytest.raises(RuntimeError, match='a failed'):
+        tool.run_scheduled(_tasks([('a', None)]), 1, work)
+    # the table's runs report their own errors (they do not raise); a
+    # dependent of a failed source still runs and says why itself
+    ran.clear()
+    tool.run_scheduled(
+        _tasks([('a', None), ('b', 'a')]), 2,
+        lambda t: ran.append(t['name']))
+    assert ran == ['a', 'b']
+    with pytest.raises(RuntimeError, match='wait for each other'):
+        tool.run_scheduled(_tasks([('a', 'b'), ('b', 'a')]), 2, ran.append)
+
+
 def test_seed_goes_to_randomness_and_changes_the_hash():
     row = ROWS[0]
     opts = dict(

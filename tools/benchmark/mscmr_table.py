@@ -37,12 +37,13 @@ names the row id of partial CE on the same network (``'pce'`` for URSS,
 ``'pce-upernet'`` for BLPSeg). A variant row's control is the control's
 same variant (``urss-drop0.3`` -> ``pce-drop0.3``). ``checkpoint_of``
 (the CRF rows) names a row whose checkpoint of the same seed this row
-tests instead of training its own (trainings run first; the training time
-shown is that row's), so ``urss-crf`` against its control ``urss`` is the
-CRF's effect alone. ``pseudo_labels_of`` (CDSP) names a row whose
-checkpoint of the same seed writes this row's pseudo-labels: after the
-plain trainings, ``tools/dataset_converters/segmentor_pseudo_labels.py``
-predicts the training split (scribbles kept) into
+tests instead of training its own (it starts when that run has ended;
+the training time shown is that row's), so ``urss-crf`` against its
+control ``urss`` is the CRF's effect alone. ``pseudo_labels_of`` (CDSP)
+names a row whose checkpoint of the same seed writes this row's
+pseudo-labels: once that run has ended,
+``tools/dataset_converters/segmentor_pseudo_labels.py`` predicts the
+training split (scribbles kept) into
 ``WORK_DIR/<row>/seed<s>/pseudo_label``, which becomes the row's
 ``data_prefix.gt_pseudo_seg``; that step's time is not in the row's
 training time. ``pseudo_label_tool='spml'`` (SPML's stage 2) makes the
@@ -72,7 +73,9 @@ Method: every (row, seed) runs in its own freshly spawned process (no
 state shared between runs), through mmengine's ``Runner``:
 ``runner.train()`` (timed; model building and weight loading excluded)
 then ``runner.test()`` on the split. ``--jobs J`` runs J of them at once
-(with ``--threads`` torch threads each). No validation during training.
+(with ``--threads`` torch threads each), a run that reads another row's
+checkpoint as soon as that run has ended (``run_scheduled``). No
+validation during training.
 Every path a row reads (data, split, meta file, NIfTI root, weights) is
 checked for every row before the first one trains. The split is set with
 the same keys as ``--cfg-options
@@ -98,7 +101,6 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 # harness.py sits beside this script; loaded from another directory
 # (speed_table.py, the tests) this one may not be on sys.path yet.
@@ -871,6 +873,96 @@ def machine_info(split, device='auto'):
         date=time.strftime('%Y-%m-%d %H:%M'))
 
 
+def run_scheduled(tasks, jobs, work):
+    """Run ``tasks`` on ``jobs`` threads, each when the task it waits for
+    has ended.
+
+    A task is a dict with ``name`` and ``after`` (the name of the task it
+    needs, or ``None``; one that is not among ``tasks``, already done or
+    not requested, does not hold it back). A free thread takes, among the
+    ready tasks, first one that another task waits for (it unlocks work),
+    then one whose source has just ended, then the rest, each in the given
+    order. Unlike waiting for every training to end before the runs on
+    their pseudo-labels or checkpoints start, no thread idles while a
+    ready run waits behind an unrelated long one. A task that ends is
+    done, whatever its outcome: the table's runs catch their own errors
+    and their dependents report why they cannot run. An exception out of
+    ``work`` stops the scheduling (running tasks finish) and is raised.
+
+    Returns:
+        list: the names in the order they started.
+    """
+    names = {t['name'] for t in tasks}
+    waits = {
+        t['name']: t['after'] if t['after'] in names else None
+        for t in tasks
+    }
+    unlocks = {n for n in waits.values() if n is not None}
+    pending = list(tasks)
+    done, started = set(), []
+    running = [0]
+    cond = threading.Condition()
+
+    def rank(t):
+        return 0 if t['name'] in unlocks else 1 if waits[t['name']] else 2
+
+    def take():
+        ready = [
+            t for t in pending
+            if waits[t['name']] is None or waits[t['name']] in done
+        ]
+        if not ready:
+            if not running[0]:
+                raise RuntimeError('tasks wait for each other: '
+                                   f'{[t["name"] for t in pending]}')
+            return None
+        best = min(ready, key=rank)  # min keeps the first of equal rank
+        pending.remove(best)
+        started.append(best['name'])
+        running[0] += 1
+        return best
+
+    errors = []
+
+    def worker():
+        while True:
+            with cond:
+                while True:
+                    if not pending or errors:
+                        return
+                    try:
+                        task = take()
+                    except RuntimeError as e:
+                        errors.append(e)
+                        cond.notify_all()
+                        return
+                    if task is not None:
+                        break
+                    cond.wait()
+            try:
+                work(task)
+            except Exception as e:  # noqa: B902 - re-raised after the join
+                with cond:
+                    errors.append(e)
+            finally:
+                with cond:
+                    done.add(task['name'])
+                    running[0] -= 1
+                    cond.notify_all()
+
+    threads = [
+        threading.Thread(target=worker)
+        for _ in range(max(1, min(jobs, len(tasks))))
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+    return started
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -1072,16 +1164,18 @@ def main(argv=None):
 
     start = time.perf_counter()
 
-    # Trainings first, then those on another row's pseudo-labels, then the
-    # test-only runs that read checkpoints.
-    def stage(r):
-        return 2 if r['checkpoint_of'] else int(bool(r['pseudo_labels_of']))
+    # Each run starts when the run it reads (pseudo-labels or checkpoint
+    # of another row, same seed) has ended, if that one is in this command.
+    def task(i, item):
+        r, run, _, _ = item
+        src = r['checkpoint_of'] or r['pseudo_labels_of']
+        return dict(
+            name=(r['id'], run['run_seed']),
+            after=(src, run['run_seed']) if src else None,
+            args=(i, item))
 
-    numbered = list(enumerate(todo, start=1))
-    for step in range(3):
-        batch = [a for a in numbered if stage(a[1][0]) == step]
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            list(pool.map(lambda a: one(*a), batch))
+    run_scheduled([task(*a) for a in enumerate(todo, start=1)], args.jobs,
+                  lambda t: one(*t['args']))
     if todo:
         info['wall_s'] = time.perf_counter() - start
     for r in rows:
