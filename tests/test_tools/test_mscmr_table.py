@@ -55,7 +55,16 @@ def test_rows_baseline_first_and_ids():
             assert by_id[f'{m}-{v}']['control'] == f'pce-{v}'
         # CDSP's pseudo-labels come from partial CE on the same labels
         assert by_id[f'cdsp-{v}']['pseudo_labels_of'] == f'pce-{v}'
-    assert by_id['blpseg-selftrain-balanced']['section'] == 'variants'
+    # The default comparison: partial CE, each method's main row, the
+    # controls on other networks and SPML's first stage; the self-training
+    # rules of BLPSeg are variants (3 seeds too, outside the time budget).
+    assert {r['id'] for r in ROWS if r['section'] == 'main'} == {
+        'pce', 'urss', 'pce-upernet', 'blpseg', 'cdsp', 'softsl',
+        'spml-stage1', 'spml'
+    }
+    for m in ('blpseg-selftrain', 'blpseg-selftrain-add',
+              'blpseg-selftrain-balanced'):
+        assert by_id[m]['section'] == 'variants'
     assert by_id['urss']['control'] == 'pce'
     assert by_id['blpseg']['control'] == 'pce-upernet'
     assert by_id['pce']['section'] == by_id['urss']['section'] == 'main'
@@ -116,17 +125,44 @@ def _tasks(spec):
 
 
 def test_scheduler_one_thread_order_by_hand():
-    # Sources first (they unlock work), then the runs whose source has
-    # ended, then the rest, each in the given order; a source that is not
-    # among the tasks (reused, or not requested) holds nothing back.
+    # Equal costs: the longest chain first (a source with its dependent is
+    # a chain of 2), then the given order; a source that is not among the
+    # tasks (reused, or not requested) holds nothing back.
     tasks = _tasks([('pce0', None), ('urss0', None), ('cdsp0', 'pce0'),
                     ('spml0', 'stage1-0'), ('stage1-0', None),
                     ('crf0', 'gone')])
     ran = []
     started = tool.run_scheduled(tasks, 1, lambda t: ran.append(t['name']))
     assert started == ran == [
-        'pce0', 'stage1-0', 'cdsp0', 'spml0', 'urss0', 'crf0'
+        'pce0', 'stage1-0', 'urss0', 'cdsp0', 'spml0', 'crf0'
     ]
+
+
+def test_scheduler_costs_longest_chain_first_by_hand():
+    # Chains: S 2 + D 4 = 6 > L 5 > D 4 > T 1 (D ready once S has run).
+    tasks = [
+        dict(name='T', after=None, cost=1),
+        dict(name='L', after=None, cost=5),
+        dict(name='D', after='S', cost=4),
+        dict(name='S', after=None, cost=2)
+    ]
+    assert tool.run_scheduled(tasks, 1, lambda t: None) == [
+        'S', 'L', 'D', 'T'
+    ]
+    # A chain of three counts all of it: A (1) -> B (1) -> C (10) is 12.
+    tasks = [
+        dict(name='X', after=None, cost=11),
+        dict(name='A', after=None, cost=1),
+        dict(name='B', after='A', cost=1),
+        dict(name='C', after='B', cost=10)
+    ]
+    assert tool.run_scheduled(tasks, 1, lambda t: None)[0] == 'A'
+    # The table's rows carry their measured cost; a test-only row costs
+    # its test.
+    by_id = {r['id']: r for r in ROWS}
+    assert by_id['pce']['cost'] == 1.0
+    assert by_id['blpseg']['cost'] > by_id['pce-upernet']['cost'] > 1.0
+    assert by_id['urss-crf']['cost'] == tool.TEST_ONLY_COST
 
 
 def test_scheduler_two_threads_never_start_a_run_before_its_source():
@@ -204,6 +240,13 @@ def test_seed_goes_to_randomness_and_changes_the_hash():
         'w0',
         seed=0)
     assert tool.config_hash(a) != tool.config_hash(d)
+    # The run-order hint is not either: a new cost keeps every finished
+    # run (the section is, like any other key of the config).
+    e = tool.prepare_config(
+        row, dict(opts, cfg_options=['benchmark.cost=3.0']), 'w0', seed=0)
+    assert e.benchmark.cost == 3.0
+    assert tool.config_hash(a) == tool.config_hash(e)
+    assert a.benchmark.cost == 1.0  # and the hash does not touch the config
 
 
 @pytest.mark.parametrize('row', ROWS[1:], ids=lambda r: r['id'])
@@ -269,6 +312,9 @@ benchmark = dict(method='x', control='pce', {extra})
 @pytest.mark.parametrize('extra,match', [
     ("pseudo_labels_of='pce', pseudo_label_tool='crf'", 'pseudo_label_tool'),
     ("pseudo_label_tool='spml'", 'needs pseudo_labels_of'),
+    ("cost=0", 'bad_x.py: benchmark.cost must be a positive number'),
+    ("cost='long'", 'benchmark.cost'),
+    ("cost=True", 'benchmark.cost'),
 ])
 def test_bad_pseudo_label_tool_is_an_error(tmp_path, extra, match):
     pce = osp.join(ROOT, ROWS[0]['config'])

@@ -134,6 +134,8 @@ SECTION_TITLES = dict(
     robustness='Robustness: dropped and shrunk scribbles (one seed)',
     crf='Test-time dense CRF (one seed)')
 # Crossed bootstrap of the paired difference: resamples and generator seed.
+# A test-only (CRF) row's run relative to a pce training: ~0.5 of ~6 min.
+TEST_ONLY_COST = 0.1
 BOOT_SAMPLES = 10000
 BOOT_SEED = 0
 
@@ -292,6 +294,12 @@ def discover(configs=None):
                              f'string or None, got {control!r}')
         if control:
             control += variant
+        cost = meta.get('cost', 1.0)
+        if isinstance(cost, bool) or not isinstance(
+                cost, (int, float)) or not 0 < cost < math.inf:
+            raise ValueError(f'{path}: benchmark.cost must be a positive '
+                             f'number (a run\'s time relative to the pce '
+                             f'row\'s), got {cost!r}')
         rows.append(
             dict(
                 id=rid,
@@ -318,7 +326,12 @@ def discover(configs=None):
                 # scribbles they are written for stand in.
                 scribbles=_train_labels(cfg),
                 seed=int((cfg.get('randomness', None) or {}).get('seed')
-                         or 0)))
+                         or 0),
+                # Time of one run relative to the pce row's (measured; it
+                # only orders the runs, see run_scheduled). A test-only row
+                # costs its test, not its source's training.
+                cost=TEST_ONLY_COST if meta.get('checkpoint_of') else
+                float(cost)))
     ids = [r['id'] for r in rows]
     by_id = {r['id']: r for r in rows}
     for r in rows:
@@ -453,10 +466,13 @@ def prepare_config(row, args, work_dir, seed=None):
 
 
 def config_hash(cfg):
-    """SHA-1 of a prepared config without its work_dir: a (row, seed) run is
-    reused only for the same config."""
+    """SHA-1 of a prepared config without its work_dir and the run-order
+    hint ``benchmark.cost``: a (row, seed) run is reused only for the same
+    config."""
     data = cfg.to_dict()
     data.pop('work_dir', None)
+    if isinstance(data.get('benchmark'), dict):
+        data['benchmark'].pop('cost', None)
     text = json.dumps(data, sort_keys=True, default=repr)
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -875,19 +891,24 @@ def machine_info(split, device='auto'):
 
 def run_scheduled(tasks, jobs, work):
     """Run ``tasks`` on ``jobs`` threads, each when the task it waits for
-    has ended.
+    has ended, longest chain first.
 
-    A task is a dict with ``name`` and ``after`` (the name of the task it
+    A task is a dict with ``name``, ``after`` (the name of the task it
     needs, or ``None``; one that is not among ``tasks``, already done or
-    not requested, does not hold it back). A free thread takes, among the
-    ready tasks, first one that another task waits for (it unlocks work),
-    then one whose source has just ended, then the rest, each in the given
-    order. Unlike waiting for every training to end before the runs on
-    their pseudo-labels or checkpoints start, no thread idles while a
-    ready run waits behind an unrelated long one. A task that ends is
-    done, whatever its outcome: the table's runs catch their own errors
-    and their dependents report why they cannot run. An exception out of
-    ``work`` stops the scheduling (running tasks finish) and is raised.
+    not requested, does not hold it back) and ``cost`` (its expected time,
+    any unit; 1 if absent). A free thread takes the ready task with the
+    longest chain: its cost plus the costs of the tasks that wait for it,
+    directly or not (critical-path list scheduling; equal chains in the
+    given order). Unlike waiting for every training to end before the runs
+    on their pseudo-labels or checkpoints start, a long two-stage row
+    starts early and no thread idles while a ready run waits behind an
+    unrelated one; the costs keep a long run from being the last one
+    started while the other thread has nothing left. The costs only order
+    the runs: a wrong one costs wall time, never a result. A task that
+    ends is done, whatever its outcome: the table's runs catch their own
+    errors and their dependents report why they cannot run. An exception
+    out of ``work`` stops the scheduling (running tasks finish) and is
+    raised.
 
     Returns:
         list: the names in the order they started.
@@ -897,29 +918,35 @@ def run_scheduled(tasks, jobs, work):
         t['name']: t['after'] if t['after'] in names else None
         for t in tasks
     }
-    unlocks = {n for n in waits.values() if n is not None}
+    cost = {t['name']: float(t.get('cost', 1.0)) for t in tasks}
+    chain = {}
+
+    def chain_of(name, seen=()):
+        if name not in chain:
+            if name in seen:
+                raise RuntimeError(f'tasks wait for each other: {seen}')
+            chain[name] = cost[name] + sum(
+                chain_of(n, seen + (name, )) for n, w in waits.items()
+                if w == name)
+        return chain[name]
+
+    for t in tasks:
+        chain_of(t['name'])
     pending = list(tasks)
     done, started = set(), []
-    running = [0]
     cond = threading.Condition()
-
-    def rank(t):
-        return 0 if t['name'] in unlocks else 1 if waits[t['name']] else 2
 
     def take():
         ready = [
             t for t in pending
             if waits[t['name']] is None or waits[t['name']] in done
         ]
-        if not ready:
-            if not running[0]:
-                raise RuntimeError('tasks wait for each other: '
-                                   f'{[t["name"] for t in pending]}')
+        if not ready:  # (no cycle: chain_of checked) a source runs
             return None
-        best = min(ready, key=rank)  # min keeps the first of equal rank
+        # max keeps the first of equal chains
+        best = max(ready, key=lambda t: chain[t['name']])
         pending.remove(best)
         started.append(best['name'])
-        running[0] += 1
         return best
 
     errors = []
@@ -930,12 +957,7 @@ def run_scheduled(tasks, jobs, work):
                 while True:
                     if not pending or errors:
                         return
-                    try:
-                        task = take()
-                    except RuntimeError as e:
-                        errors.append(e)
-                        cond.notify_all()
-                        return
+                    task = take()
                     if task is not None:
                         break
                     cond.wait()
@@ -947,7 +969,6 @@ def run_scheduled(tasks, jobs, work):
             finally:
                 with cond:
                     done.add(task['name'])
-                    running[0] -= 1
                     cond.notify_all()
 
     threads = [
@@ -1172,6 +1193,7 @@ def main(argv=None):
         return dict(
             name=(r['id'], run['run_seed']),
             after=(src, run['run_seed']) if src else None,
+            cost=r['cost'],
             args=(i, item))
 
     run_scheduled([task(*a) for a in enumerate(todo, start=1)], args.jobs,

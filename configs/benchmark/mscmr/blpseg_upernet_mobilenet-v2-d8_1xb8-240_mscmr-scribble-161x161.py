@@ -56,4 +56,5 @@ benchmark = dict(
     method='BLPSeg',
     labels='scribbles',
     baseline=False,
-    control='pce-upernet')
+    control='pce-upernet',
+    cost=1.7)

@@ -52,4 +52,5 @@ benchmark = dict(
     labels='scribbles',
     baseline=False,
     control='pce',
-    pseudo_labels_of='pce')
+    pseudo_labels_of='pce',
+    cost=0.9)

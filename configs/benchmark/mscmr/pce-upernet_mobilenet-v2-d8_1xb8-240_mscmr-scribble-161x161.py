@@ -17,4 +17,5 @@ benchmark = dict(
     method='partial CE, BLPSeg decoder',
     labels='scribbles',
     baseline=False,
-    control=None)
+    control=None,
+    cost=1.4)

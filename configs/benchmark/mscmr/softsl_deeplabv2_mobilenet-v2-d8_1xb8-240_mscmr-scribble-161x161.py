@@ -46,5 +46,8 @@ custom_hooks = [
         ])
 ]
 benchmark = dict(
-    method='soft self-labeling', labels='scribbles', baseline=False,
-    control='pce')
+    method='soft self-labeling',
+    labels='scribbles',
+    baseline=False,
+    control='pce',
+    cost=0.9)

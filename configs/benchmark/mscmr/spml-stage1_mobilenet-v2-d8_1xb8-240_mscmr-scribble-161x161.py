@@ -76,4 +76,5 @@ benchmark = dict(
     method='SPML stage 1 (classifier on the embedding)',
     labels='scribbles',
     baseline=False,
-    control=None)
+    control=None,
+    cost=1.4)

@@ -29,4 +29,5 @@ benchmark = dict(
     baseline=False,
     control='pce',
     pseudo_labels_of='spml-stage1',
-    pseudo_label_tool='spml')
+    pseudo_label_tool='spml',
+    cost=1.5)

@@ -84,4 +84,8 @@ custom_hooks = [
         ])
 ]
 benchmark = dict(
-    method='URSS', labels='scribbles', baseline=False, control='pce')
+    method='URSS',
+    labels='scribbles',
+    baseline=False,
+    control='pce',
+    cost=1.3)
