@@ -60,11 +60,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-# Re-exported: defined here before the windowed engine moved out.
+from ...utils.validation import check_positive_scalar
+# WINDOW_SIGMAS: the LAM's default window (r = ceil(3 sigma)), public here.
 from .window_affinity import WINDOW_SIGMAS  # noqa: F401
-from .window_affinity import (Sigma, _check_4d, _check_sigma,
-                              _dense_softmax_aggregate, _softmax_aggregate,
-                              dense_window_softmax, window_radii)
+from .window_affinity import (Sigma, dense_window_softmax, softmax_aggregate,
+                              window_radii)
+from .window_affinity_dense import dense_softmax_aggregate
+from .window_common import check_4d
 
 
 def local_affinity_aggregate(feat: Optional[Tensor],
@@ -106,8 +108,7 @@ def local_affinity_aggregate(feat: Optional[Tensor],
         Tensor: Aggregated logits ``(N, K, h, w)``, in float32 for half
         precision inputs (autocast is disabled inside).
     """
-    return _softmax_aggregate(feat, logits, sigma, window, valid_mask,
-                              'logits')
+    return softmax_aggregate(feat, logits, sigma, window, valid_mask, 'logits')
 
 
 def dense_affinity(feat: Tensor,
@@ -161,8 +162,8 @@ def dense_affinity_aggregate(feat: Optional[Tensor],
     Returns:
         Tensor: Aggregated logits ``(N, K, h, w)`` (float32 for half inputs).
     """
-    return _dense_softmax_aggregate(feat, logits, sigma, window, valid_mask,
-                                    'logits')
+    return dense_softmax_aggregate(feat, logits, sigma, window, valid_mask,
+                                   'logits')
 
 
 # ---------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class LowLevelEmbedding(nn.Module):
         Returns:
             Tensor: ``(N, out_channels, ceil(H / p), ceil(W / p))``.
         """
-        _check_4d('img', img)
+        check_4d('img', img)
         h, w = img.shape[-2:]
         p = self.patch_size
         img = F.pad(img, (0, (-w) % p, 0, (-h) % p))
@@ -294,7 +295,7 @@ class LocalAggregationModule(nn.Module):
         if not use_distance and mode == 'local' and window is None:
             raise ValueError("use_distance=False with mode='local' needs an "
                              "explicit window (or use mode='dense')")
-        _check_sigma(float(sigma))
+        check_positive_scalar('sigma', float(sigma))
         if window is not None:
             window_radii(None, window, 1, 1)
         self.mode = mode
@@ -338,7 +339,7 @@ class LocalAggregationModule(nn.Module):
             if feat is None:
                 raise ValueError(f'similarity={self.similarity!r} needs the '
                                  'high-level features: pass feat')
-            _check_4d('feat', feat)
+            check_4d('feat', feat)
             parts.append(feat)
         size = logits.shape[-2:]
         # The authors resize the embedding bilinearly when the decoder
@@ -370,7 +371,7 @@ class LocalAggregationModule(nn.Module):
         Returns:
             Tensor: Aggregated logits ``(N, K, h, w)``.
         """
-        _check_4d('logits', logits)
+        check_4d('logits', logits)
         f = self.similarity_features(logits, img, feat)
         sigma = self.sigma if self.use_distance else None
         if self.mode == 'local':

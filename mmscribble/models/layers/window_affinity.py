@@ -21,9 +21,11 @@ it, both pure torch, with no registry and no config:
   ``O(hw C)``, plus ``O(hw r)`` temporaries per row offset, never the
   ``(2r+1)^2 x hw`` affinities: the window is swept row offset by row
   offset with an online softmax (as in flash attention) and the backward
-  pass recomputes the affinities. :func:`dense_window_softmax` and
-  :func:`dense_window_softmax_aggregate` build the same ``A`` as a full
-  ``(hw, hw)`` matrix: the reference for tests and benchmarks.
+  pass recomputes the affinities (the tiling of the map is
+  ``window_tiling.py``). :func:`dense_window_softmax` and
+  :func:`dense_window_softmax_aggregate` (``window_affinity_dense.py``,
+  re-exported here) build the same ``A`` as a full ``(hw, hw)`` matrix:
+  the reference for tests and benchmarks.
 
 * **Pairwise weights** (:func:`window_pairwise_weights`)::
 
@@ -66,347 +68,25 @@ Pairwise weights are 0 for every pair with an end outside the map or not
 valid.
 """
 import math
-from typing import Optional, Tuple, Union
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-Sigma = Union[float, Tensor]
-
-# Radius of the default window in units of sigma: the truncated Gaussian
-# weight exp(-3^2 / 2) = 1.1% of the centre weight.
-WINDOW_SIGMAS = 3.0
-# Narrowest tile used for the banded matrix products; narrower tiles waste
-# less compute but make the batched GEMMs too small to be efficient.
-_MIN_TILE = 16
-
-
-# ---------------------------------------------------------------------------
-# Input checks, window size and distance kernel.
-# ---------------------------------------------------------------------------
-def _check_4d(name: str, t: Tensor) -> None:
-    if not isinstance(t, Tensor):
-        raise TypeError(f'{name} must be a Tensor, got {type(t).__name__}')
-    if t.dim() != 4:
-        raise ValueError(f'{name} must be (N, C, h, w), got shape '
-                         f'{tuple(t.shape)}')
-    if not t.is_floating_point():
-        raise TypeError(f'{name} must be floating point, got {t.dtype}')
-
-
-def _check_valid_mask(valid_mask: Optional[Tensor], n: int, h: int,
-                      w: int) -> None:
-    if valid_mask is None:
-        return
-    if not isinstance(valid_mask, Tensor) or \
-            tuple(valid_mask.shape) != (n, h, w):
-        shape = tuple(getattr(valid_mask, 'shape', ()))
-        raise ValueError(f'valid_mask must be (N, h, w) = {(n, h, w)}, '
-                         f'got {shape}')
-
-
-def _check_inputs(feat: Optional[Tensor],
-                  values: Tensor,
-                  sigma: Optional[Sigma],
-                  valid_mask: Optional[Tensor],
-                  values_name: str = 'values') -> None:
-    _check_4d(values_name, values)
-    n, _, h, w = values.shape
-    if feat is not None:
-        _check_4d('feat', feat)
-        if feat.shape[0] != n or feat.shape[2:] != values.shape[2:]:
-            raise ValueError(
-                f'feat and {values_name} must share batch size and spatial '
-                f'size, got feat {tuple(feat.shape)} and {values_name} '
-                f'{tuple(values.shape)}')
-        if feat.device != values.device:
-            raise ValueError(f'feat and {values_name} must be on the same '
-                             f'device, got {feat.device} and '
-                             f'{values.device}')
-    if feat is None and sigma is None:
-        raise ValueError('feat and sigma cannot both be None: the affinity '
-                         'would be uniform over the window')
-    _check_sigma(sigma)
-    _check_valid_mask(valid_mask, n, h, w)
-
-
-def _check_sigma(sigma: Optional[Sigma], name: str = 'sigma') -> None:
-    if sigma is None:
-        return
-    if isinstance(sigma, Tensor):
-        if sigma.numel() != 1:
-            raise ValueError(f'{name} must be a scalar, got shape '
-                             f'{tuple(sigma.shape)}')
-        if not bool(sigma.detach() > 0):
-            raise ValueError(f'{name} must be > 0, got {sigma.item()}')
-    elif not isinstance(sigma, (int, float)) or not sigma > 0:
-        raise ValueError(f'{name} must be a positive number, got {sigma!r}')
-
-
-def _sigma_value(sigma: Optional[Sigma]) -> Optional[float]:
-    if isinstance(sigma, Tensor):
-        return float(sigma.detach())
-    return None if sigma is None else float(sigma)
-
-
-def window_radii(sigma: Optional[Sigma], window: Optional[int], h: int,
-                 w: int) -> Tuple[int, int]:
-    """Vertical and horizontal window radii ``(ry, rx)``.
-
-    Args:
-        sigma (float | Tensor, optional): Width of the distance kernel.
-        window (int, optional): Odd side length of the square window. Defaults
-            to ``2 * ceil(3 * sigma) + 1``.
-        h (int): Height of the feature map.
-        w (int): Width of the feature map.
-
-    Returns:
-        tuple[int, int]: The radii, clipped to ``h - 1`` and ``w - 1`` since
-        farther offsets never land inside the map.
-    """
-    if window is None:
-        s = _sigma_value(sigma)
-        if s is None:
-            raise ValueError('window must be given when sigma is None '
-                             '(no distance kernel to truncate)')
-        r = math.ceil(WINDOW_SIGMAS * s)
-    else:
-        if isinstance(window, bool) or not isinstance(window, int) or \
-                window < 1 or window % 2 == 0:
-            raise ValueError('window must be a positive odd int (side length '
-                             f'of the square window), got {window!r}')
-        r = (window - 1) // 2
-    return min(r, h - 1), min(r, w - 1)
-
-
-def offset_log_kernel(sigma: Optional[Sigma], ry: int, rx: int,
-                      dtype: torch.dtype,
-                      device: torch.device) -> Optional[Tensor]:
-    """Log of the Gaussian distance kernel at every window offset.
-
-    Args:
-        sigma (float | Tensor, optional): Kernel width in pixels; a tensor
-            keeps the graph. None returns None (no distance kernel).
-        ry (int): Vertical radius.
-        rx (int): Horizontal radius.
-        dtype (torch.dtype): Output dtype.
-        device (torch.device): Output device.
-
-    Returns:
-        Tensor, optional: ``(2 ry + 1, 2 rx + 1)``, entry ``[ry + dy, rx +
-        dx]`` is ``-(dy^2 + dx^2) / (2 sigma^2)``.
-    """
-    if sigma is None:
-        return None
-    dy = torch.arange(-ry, ry + 1, dtype=dtype, device=device)
-    dx = torch.arange(-rx, rx + 1, dtype=dtype, device=device)
-    d2 = dy[:, None]**2 + dx[None, :]**2
-    if isinstance(sigma, Tensor):
-        sigma = sigma.to(dtype=dtype, device=device).reshape(())
-    return -d2 / (2 * sigma**2)
-
-
-def _compute_dtype(*tensors: Optional[Tensor]) -> torch.dtype:
-    # Half precision would overflow exp(f_i . f_j) bookkeeping and lose the
-    # tiny Gaussian weights, so the affinity is always built in >= float32.
-    dtype = torch.float32
-    for t in tensors:
-        if t is not None and t.dtype == torch.float64:
-            dtype = torch.float64
-    return dtype
+from ...utils.validation import check_positive_scalar
+from .window_affinity_dense import (dense_window_softmax,
+                                    dense_window_softmax_aggregate)
+from .window_common import (WINDOW_SIGMAS, Sigma, check_4d,
+                            check_aggregate_inputs, check_valid_mask,
+                            compute_dtype, offset_log_kernel, window_radii)
+from .window_tiling import WindowTiling
 
 
 # ---------------------------------------------------------------------------
 # Softmax aggregation: local form.
 # ---------------------------------------------------------------------------
-class _Geometry:
-    """Tiling of an ``(h, w)`` map for the banded matrix products.
-
-    Each image row is cut into ``n_tiles`` tiles of ``tile`` query pixels.
-    For a row offset ``dy`` the keys of a tile are the ``span = tile + 2 rx``
-    pixels of row ``y + dy`` around it, so one small GEMM per tile gives all
-    the (query, key) products of that row offset. Product ``[t, q]`` pairs
-    query ``t`` of the tile with the key at horizontal offset ``q - t - rx``;
-    only the band ``0 <= q - t <= 2 rx`` lies in the window.
-
-    Tensors are stored rows-first, ``(h, N, ...)``, so that the valid query
-    rows of a row offset are one contiguous slice. Keys live in a flat,
-    zero-padded, channel-last buffer in which pixel ``(y, x)`` of image
-    ``n`` is row ``((y + ry) * N + n) * width_keys + x + rx`` and
-    ``width_keys = n_tiles * tile``: the key window of every tile is then a
-    fixed-stride (overlapping) view of the buffer, which a batched GEMM
-    reads without copying. A window that runs past ``width_keys`` reads the
-    start of the next buffer row; those columns are outside the image and
-    get ``-inf`` logits, hence no weight (``~1e-38`` after the clamp of
-    :func:`_exp_floor`) and no gradient.
-    """
-
-    def __init__(self, n: int, h: int, w: int, ry: int, rx: int) -> None:
-        self.n, self.h, self.w, self.ry, self.rx = n, h, w, ry, rx
-        self.kx = 2 * rx + 1
-        # width_keys >= w + rx keeps every in-image key of a window inside
-        # its own buffer row; the tile is chosen near max(kx, _MIN_TILE).
-        reach = w + rx
-        self.n_tiles = max(1, reach // max(self.kx, _MIN_TILE))
-        self.tile = -(-reach // self.n_tiles)
-        self.width_keys = self.n_tiles * self.tile
-        self.span = self.tile + 2 * rx
-        # A window covers n_chunks consecutive tiles of the key buffer.
-        self.n_chunks = -(-self.span // self.tile)
-        self.key_tiles_total = (h + 2 * ry) * n * self.n_tiles + \
-            self.n_chunks
-        # dy = 0 first: every query's own key is valid, so the running max
-        # of the online softmax is finite from the first step on.
-        self.dys = [0] + [d for d in range(-ry, ry + 1) if d != 0]
-
-    def rows(self, dy: int) -> Tuple[int, int]:
-        """Query rows ``[y0, y1)`` whose row ``y + dy`` is in the map."""
-        return max(0, -dy), min(self.h, self.h - dy)
-
-    def query_tiles(self, t: Tensor) -> Tensor:
-        """``(N, C, h, w)`` -> ``(h, N, n_tiles, tile, C)``, zero padded.
-
-        Used for the gradient and the output; the features' own queries are
-        read from the key buffer (:meth:`query_windows`).
-        """
-        c = t.shape[1]
-        q = t.new_zeros(self.h, self.n, self.width_keys, c)
-        q[:, :, :self.w] = t.permute(2, 0, 3, 1)
-        return q.view(self.h, self.n, self.n_tiles, self.tile, c)
-
-    def from_query_tiles(self, q: Tensor) -> Tensor:
-        """Inverse of :meth:`query_tiles`: ``(N, C, h, w)``."""
-        c = q.shape[-1]
-        q = q.reshape(self.h, self.n, self.width_keys, c)[:, :, :self.w]
-        return q.permute(1, 3, 0, 2).contiguous()
-
-    def query_windows(self, buf: Tensor, dy: int) -> Tensor:
-        """Query tiles of the valid rows at ``dy`` in a key buffer.
-
-        A ``(B, tile, C)`` view that does not overlap itself, ordered as
-        :meth:`key_windows`. Queries past ``w`` read padding or the left
-        margin of the next buffer row: finite values whose outputs are
-        cropped and whose gradients are zero.
-        """
-        y0, y1 = self.rows(dy)
-        c = buf.shape[-1]
-        count = (y1 - y0) * self.n * self.n_tiles
-        first = (self.ry + y0) * self.n * self.width_keys + self.rx
-        return buf.as_strided((count, self.tile, c), (self.tile * c, c, 1),
-                              buf.storage_offset() + first * c)
-
-    def keys(self, t: Tensor) -> Tensor:
-        """``(N, C, h, w)`` -> flat key buffer ``(tiles * tile, C)``."""
-        c = t.shape[1]
-        buf = t.new_zeros(self.key_tiles_total * self.tile, c)
-        grid = buf[:(self.h + 2 * self.ry) * self.n * self.width_keys].view(
-            self.h + 2 * self.ry, self.n, self.width_keys, c)
-        grid[self.ry:self.ry + self.h, :,
-             self.rx:self.rx + self.w] = t.permute(2, 0, 3, 1)
-        return buf
-
-    def from_keys(self, buf: Tensor) -> Tensor:
-        """Crop of a key buffer back to ``(N, C, h, w)``."""
-        c = buf.shape[-1]
-        grid = buf[:(self.h + 2 * self.ry) * self.n * self.width_keys].view(
-            self.h + 2 * self.ry, self.n, self.width_keys, c)
-        grid = grid[self.ry:self.ry + self.h, :, self.rx:self.rx + self.w]
-        return grid.permute(1, 3, 0, 2).contiguous()
-
-    def _first_tile(self, dy: int, y0: int) -> int:
-        return (self.ry + dy + y0) * self.n * self.n_tiles
-
-    def key_windows(self, buf: Tensor, dy: int) -> Tensor:
-        """Key windows of the valid rows at ``dy``: ``(B, span, C)`` view.
-
-        ``B = (y1 - y0) * N * n_tiles``, ordered as
-        ``query_tiles(...)[y0:y1]``.
-        """
-        y0, y1 = self.rows(dy)
-        c = buf.shape[-1]
-        count = (y1 - y0) * self.n * self.n_tiles
-        return buf.as_strided(
-            (count, self.span, c), (self.tile * c, c, 1),
-            buf.storage_offset() + self._first_tile(dy, y0) * self.tile * c)
-
-    def add_key_windows_(self, buf: Tensor, lhs: Tensor, rhs: Tensor,
-                         dy: int) -> None:
-        """Adds the windows ``lhs @ rhs`` into a key buffer (overlap-add).
-
-        The adjoint of :meth:`key_windows`, fused with the product so that
-        the ``(B, span, C)`` windows are never materialised: each window is
-        added ``tile`` rows at a time, and the chunks with the same index of
-        consecutive windows do not overlap.
-
-        Args:
-            buf (Tensor): Key buffer ``(tiles * tile, C)``, updated in place.
-            lhs (Tensor): ``(B, span, M)``.
-            rhs (Tensor): ``(B, M, C)``.
-            dy (int): Row offset of the windows.
-        """
-        y0, _ = self.rows(dy)
-        count, c = lhs.shape[0], buf.shape[-1]
-        tiles = buf.view(self.key_tiles_total, self.tile, c)
-        first = self._first_tile(dy, y0)
-        # Zero rows complete the last chunk: an in-place batched product
-        # into a partial (non-contiguous) tile falls back to one GEMM per
-        # matrix in PyTorch, ~100x slower. They add zeros to the next tile,
-        # which the buffer holds (key_tiles_total counts n_chunks extra).
-        lhs = F.pad(lhs, (0, 0, 0, self.n_chunks * self.tile - self.span))
-        for j in range(self.n_chunks):
-            tiles[first + j:first + j + count].baddbmm_(
-                lhs[:, j * self.tile:(j + 1) * self.tile], rhs)
-
-    def biases(self, log_kernel: Optional[Tensor], dtype: torch.dtype,
-               device: torch.device) -> Tensor:
-        """Additive logit bias of every product, per row offset.
-
-        Returns:
-            Tensor: ``(2 ry + 1, n_tiles, tile, span)``: the log distance
-            kernel on the window band, ``-inf`` off the band and for key
-            columns outside the image, except each query's own key (always
-            kept, so padded queries never see an empty window).
-        """
-        t = torch.arange(self.tile, device=device)
-        q = torch.arange(self.span, device=device)
-        b = torch.arange(self.n_tiles, device=device)
-        k = q[None, :] - t[:, None]
-        in_band = (k >= 0) & (k < self.kx)
-        key_x = b[:, None] * self.tile + q[None, :] - self.rx
-        in_image = (key_x >= 0) & (key_x < self.w)
-        keep = in_band[None] & in_image[:, None, :]
-        keep = keep.expand(2 * self.ry + 1, -1, -1, -1).clone()
-        keep[self.ry] |= (k == self.rx)[None]
-        if log_kernel is None:
-            bias = torch.zeros(keep.shape, dtype=dtype, device=device)
-        else:
-            bias = log_kernel[:, k.clamp(0, self.kx - 1)][:, None].expand(
-                -1, self.n_tiles, -1, -1).to(dtype)
-        return bias.masked_fill(~keep, float('-inf'))
-
-    def invalid_key_buffer(self, valid_mask: Optional[Tensor],
-                           device: torch.device) -> Optional[Tensor]:
-        """Flat key buffer of ``valid_mask == 0``, ``(tiles * tile, 1)``."""
-        if valid_mask is None:
-            return None
-        invalid = (valid_mask == 0).to(device=device, dtype=torch.uint8)
-        return self.keys(invalid[:, None]).bool()
-
-    def masked_keys(self, invalid_buf: Optional[Tensor],
-                    dy: int) -> Optional[Tensor]:
-        """Bool ``(B, 1 or tile, span)``: True for keys cut by valid_mask."""
-        if invalid_buf is None:
-            return None
-        mask = self.key_windows(invalid_buf, dy).transpose(1, 2)
-        if dy == 0:
-            t = torch.arange(self.tile, device=mask.device)
-            q = torch.arange(self.span, device=mask.device)
-            mask = mask & (q[None, :] != t[:, None] + self.rx)
-        return mask
-
-
 def _exp_floor(dtype: torch.dtype) -> float:
     """Smallest exponent whose ``exp`` is a normal number of ``dtype``.
 
@@ -418,21 +98,22 @@ def _exp_floor(dtype: torch.dtype) -> float:
     return math.log(torch.finfo(dtype).tiny) + 1.0
 
 
-def _window_logits(geo: _Geometry, dy: int, keys: Optional[Tensor],
+def _window_logits(geo: WindowTiling, dy: int, keys: Optional[Tensor],
                    biases: Tensor, invalid_buf: Optional[Tensor]) -> Tensor:
     """Logits ``f_i . f_j - ||s_i - s_j||^2 / (2 sigma^2)`` at offset ``dy``.
 
     Args:
-        geo (_Geometry): The tiling.
+        geo (WindowTiling): The tiling.
         dy (int): Row offset of the keys.
         keys (Tensor, optional): Feature key buffer, None without
             features.
-        biases (Tensor): :meth:`_Geometry.biases`.
-        invalid_buf (Tensor, optional): :meth:`_Geometry.invalid_key_buffer`.
+        biases (Tensor): :meth:`WindowTiling.biases`.
+        invalid_buf (Tensor, optional):
+            :meth:`WindowTiling.invalid_key_buffer`.
 
     Returns:
         Tensor: ``(B, tile, span)`` for the valid rows of ``dy`` (see
-        :meth:`_Geometry.key_windows`), ``-inf`` outside the window.
+        :meth:`WindowTiling.key_windows`), ``-inf`` outside the window.
     """
     y0, y1 = geo.rows(dy)
     bias = biases[dy + geo.ry]
@@ -462,7 +143,7 @@ class _WindowSoftmaxAggregate(torch.autograd.Function):
                 ry: int, rx: int) -> Tensor:
         n, k, h, w = values.shape
         dtype, device = values.dtype, values.device
-        geo = _Geometry(n, h, w, ry, rx)
+        geo = WindowTiling(n, h, w, ry, rx)
         biases = geo.biases(log_kernel, dtype, device)
         invalid_buf = geo.invalid_key_buffer(valid_mask, device)
         keys = geo.keys(feat) if feat is not None else None
@@ -556,14 +237,16 @@ class _WindowSoftmaxAggregate(torch.autograd.Function):
         return grad_feat, grad_x, grad_kernel, None, None, None
 
 
-def _softmax_aggregate(feat: Optional[Tensor], values: Tensor,
-                       sigma: Optional[Sigma], window: Optional[int],
-                       valid_mask: Optional[Tensor],
-                       values_name: str) -> Tensor:
-    _check_inputs(feat, values, sigma, valid_mask, values_name)
+def softmax_aggregate(feat: Optional[Tensor], values: Tensor,
+                      sigma: Optional[Sigma], window: Optional[int],
+                      valid_mask: Optional[Tensor],
+                      values_name: str) -> Tensor:
+    """:func:`window_softmax_aggregate` with ``values_name`` in the
+    messages of the input checks."""
+    check_aggregate_inputs(feat, values, sigma, valid_mask, values_name)
     _, _, h, w = values.shape
     ry, rx = window_radii(sigma, window, h, w)
-    dtype = _compute_dtype(feat, values)
+    dtype = compute_dtype(feat, values)
     with torch.autocast(values.device.type, enabled=False):
         log_kernel = offset_log_kernel(sigma, ry, rx, dtype, values.device)
         return _WindowSoftmaxAggregate.apply(
@@ -607,122 +290,7 @@ def window_softmax_aggregate(feat: Optional[Tensor],
         Tensor: Aggregated values ``(N, K, h, w)``, in float32 for half
         precision inputs (autocast is disabled inside).
     """
-    return _softmax_aggregate(feat, values, sigma, window, valid_mask,
-                              'values')
-
-
-# ---------------------------------------------------------------------------
-# Softmax aggregation: dense reference.
-# ---------------------------------------------------------------------------
-def dense_window_softmax(feat: Tensor,
-                         sigma: Optional[Sigma],
-                         window: Optional[int] = None,
-                         valid_mask: Optional[Tensor] = None) -> Tensor:
-    """Builds the full affinity matrix ``A`` of the softmax aggregation.
-
-    ``O(h^2 w^2)`` memory: the reference of :func:`window_softmax_aggregate`
-    for tests and benchmarks.
-
-    Args:
-        feat (Tensor): Similarity features ``f``, ``(N, C, h, w)``; ``C`` may
-            be 0 to drop the feature term.
-        sigma (float | Tensor, optional): Width of the distance kernel. None
-            drops it.
-        window (int, optional): Odd side length of a square window outside
-            which ``A`` is zero, to match :func:`window_softmax_aggregate`.
-            None (default) keeps every pair: the untruncated form.
-        valid_mask (Tensor, optional): ``(N, h, w)``, nonzero for real image
-            pixels; other pixels get zero weight as keys, except for
-            themselves.
-
-    Returns:
-        Tensor: ``A`` of shape ``(N, hw, hw)``, ``A[n, i, j]`` the weight of
-        input pixel ``i`` in output pixel ``j`` (row-major pixel order);
-        ``A[n].sum(0)`` is all ones.
-    """
-    _check_4d('feat', feat)
-    n, _, h, w = feat.shape
-    _check_sigma(sigma)
-    if valid_mask is not None and tuple(valid_mask.shape) != (n, h, w):
-        raise ValueError(f'valid_mask must be (N, h, w) = {(n, h, w)}, got '
-                         f'{tuple(valid_mask.shape)}')
-    if sigma is None and window is None and feat.shape[1] == 0:
-        raise ValueError('feat has no channels and sigma is None: the '
-                         'affinity would be uniform')
-    dtype = _compute_dtype(feat)
-    device = feat.device
-    with torch.autocast(device.type, enabled=False):
-        f = feat.to(dtype).flatten(2)
-        # logit[n, i, j] = f_i . f_j (- ||s_i - s_j||^2 / (2 sigma^2)).
-        # Built in place (bmm does not keep its output for backward) so
-        # that the reference holds two (hw, hw) buffers at a time, not four.
-        logit = torch.bmm(f.transpose(1, 2), f)
-        ys, xs = torch.meshgrid(
-            torch.arange(h, dtype=dtype, device=device),
-            torch.arange(w, dtype=dtype, device=device),
-            indexing='ij')
-        ys, xs = ys.reshape(-1), xs.reshape(-1)
-        if sigma is not None:
-            d2 = (ys[:, None] - ys[None, :]).square_()
-            d2 += (xs[:, None] - xs[None, :]).square_()
-            if isinstance(sigma, Tensor) and sigma.requires_grad:
-                sigma = sigma.to(dtype=dtype, device=device).reshape(())
-                logit = logit - d2 / (2 * sigma**2)
-            else:
-                logit.add_(d2, alpha=-1 / (2 * float(sigma)**2))
-            del d2
-        if window is not None:
-            ry, rx = window_radii(sigma, window, h, w)
-            outside = (ys[:, None] - ys[None, :]).abs_() > ry
-            outside |= (xs[:, None] - xs[None, :]).abs_() > rx
-            logit.masked_fill_(outside, float('-inf'))
-        if valid_mask is not None:
-            invalid_key = ~valid_mask.to(torch.bool).reshape(n, h * w, 1)
-            not_self = ~torch.eye(h * w, dtype=torch.bool, device=device)
-            logit.masked_fill_(invalid_key & not_self, float('-inf'))
-        return logit.softmax(dim=1)
-
-
-def _dense_softmax_aggregate(feat: Optional[Tensor], values: Tensor,
-                             sigma: Optional[Sigma], window: Optional[int],
-                             valid_mask: Optional[Tensor],
-                             values_name: str) -> Tensor:
-    _check_inputs(feat, values, sigma, valid_mask, values_name)
-    n, k, h, w = values.shape
-    if feat is None:
-        feat = values.new_zeros(n, 0, h, w)
-    affinity = dense_window_softmax(feat, sigma, window, valid_mask)
-    with torch.autocast(values.device.type, enabled=False):
-        x = values.to(affinity.dtype).flatten(2)
-        return torch.bmm(x, affinity).view(n, k, h, w)
-
-
-def dense_window_softmax_aggregate(
-        feat: Optional[Tensor],
-        values: Tensor,
-        sigma: Optional[Sigma],
-        window: Optional[int] = None,
-        valid_mask: Optional[Tensor] = None) -> Tensor:
-    """Dense reference of :func:`window_softmax_aggregate`: ``V A``.
-
-    Builds the ``(N, hw, hw)`` matrix of :func:`dense_window_softmax` and
-    applies it to the values. Memory is ``O(h^2 w^2)``.
-
-    Args:
-        feat (Tensor, optional): Similarity features ``(N, C, h, w)``; None
-            drops the feature term.
-        values (Tensor): Values ``(N, K, h, w)``.
-        sigma (float | Tensor, optional): Width of the distance kernel;
-            None drops it.
-        window (int, optional): Odd window side; None (default) is the
-            untruncated form.
-        valid_mask (Tensor, optional): ``(N, h, w)`` real-pixel mask.
-
-    Returns:
-        Tensor: Aggregated values ``(N, K, h, w)`` (float32 for half inputs).
-    """
-    return _dense_softmax_aggregate(feat, values, sigma, window, valid_mask,
-                                    'values')
+    return softmax_aggregate(feat, values, sigma, window, valid_mask, 'values')
 
 
 # ---------------------------------------------------------------------------
@@ -819,15 +387,15 @@ def window_pairwise_weights(guide: Tensor,
         leaves the map; float32 (float64 for a float64 guide), with the
         graph to ``guide`` and tensor ``bandwidth`` / ``sigma``.
     """
-    _check_4d('guide', guide)
+    check_4d('guide', guide)
     n, _, h, w = guide.shape
     if bandwidth is None:
         raise ValueError('bandwidth must be a positive number, got None')
-    _check_sigma(bandwidth, 'bandwidth')
-    _check_sigma(sigma)
-    _check_valid_mask(valid_mask, n, h, w)
+    check_positive_scalar('bandwidth', bandwidth)
+    check_positive_scalar('sigma', sigma)
+    check_valid_mask(valid_mask, n, h, w)
     ry, rx = window_radii(sigma, window, h, w)
-    dtype = _compute_dtype(guide)
+    dtype = compute_dtype(guide)
     device = guide.device
     with torch.autocast(device.type, enabled=False):
         g = guide.to(dtype)
@@ -859,3 +427,11 @@ def window_pairwise_weights(guide: Tensor,
                 valid.to(torch.uint8), ry, rx, fill=0)[:, 0].bool()
             inside = inside & valid & valid_nb
         return torch.where(inside, logw.exp(), logw.new_zeros(()))
+
+
+__all__ = [
+    'Sigma', 'WINDOW_SIGMAS', 'window_radii', 'offset_log_kernel',
+    'softmax_aggregate', 'window_softmax_aggregate', 'dense_window_softmax',
+    'dense_window_softmax_aggregate', 'window_offsets', 'window_neighbours',
+    'window_pairwise_weights'
+]

@@ -1,7 +1,7 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
 """Numerics shared by the losses and the layers (the Potts solvers).
 
-It lives here, below both, because ``layers.potts`` cannot import
+It lives here, below both, because ``layers.potts_solvers`` cannot import
 ``losses.utils`` (the losses package imports the Potts layer).
 """
 from typing import Union
