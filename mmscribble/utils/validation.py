@@ -11,6 +11,7 @@ Tensor shape checks of the losses (``check_logits_label``,
 ``as_pixel_map``) stay with the loss base in
 ``mmscribble/models/losses/utils.py``.
 """
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Sequence, Tuple
 
@@ -177,3 +178,30 @@ def check_class_ids(name: str, ids, num_classes: int) -> Tuple[int, ...]:
         raise ValueError(f'{name} must hold class ids in [0, '
                          f'{num_classes}), got {bad} in {ids!r}')
     return tuple(int(c) for c in ids)
+
+
+def grouped_option(group: str, field: str) -> property:
+    """A property that reads and sets one field of a frozen config object.
+
+    For a component that groups related constructor arguments into a
+    validated frozen dataclass (stored as attribute ``group``) but keeps
+    each argument readable and settable under its own name: setting it
+    replaces the dataclass (``dataclasses.replace``), which runs its
+    checks again.
+
+    Args:
+        group (str): attribute holding the frozen dataclass.
+        field (str): the dataclass field.
+
+    Returns:
+        property: to assign in the class body, e.g. ``self_training_mode =
+        grouped_option('self_training_cfg', 'mode')``.
+    """
+
+    def get(obj):
+        return getattr(getattr(obj, group), field)
+
+    def set_(obj, value):
+        setattr(obj, group, replace(getattr(obj, group), **{field: value}))
+
+    return property(get, set_, doc=f'``{group}.{field}``.')

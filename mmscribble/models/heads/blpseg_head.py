@@ -1,6 +1,7 @@
 """BLPSeg head (Wang et al., TIP 2023): UPerNet decoder, scribble head,
 segmentation head with the local aggregation module, BLP loss and
 self-training."""
+from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch.nn as nn
@@ -12,12 +13,49 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
+from ...utils.validation import (check_choice, check_fraction,
+                                 check_non_negative_int, check_positive_int,
+                                 grouped_option)
 from ..layers.local_aggregation import LocalAggregationModule
 from ..utils import cell_centre_mask, self_training_target
 from .scribble_head import ScribbleHeadMixin
 
 # Values of ``self_training_mode``.
 SELF_TRAINING_MODES = ('replace', 'add')
+
+
+@dataclass(frozen=True)
+class SelfTrainingCfg:
+    """The ``self_training_*`` options of :class:`BLPSegHead`, checked.
+
+    Built by the head from its keyword arguments (``self_training_threshold``
+    is ``threshold`` here, and so on); a bad value raises a ``ValueError``
+    that names the head's argument. ``threshold`` and ``weight`` are stored
+    as floats, ``agreement`` as a bool.
+
+    Args:
+        threshold (float): confidence ``tau`` in ``(0, 1]``.
+        mode (str): one of :data:`SELF_TRAINING_MODES`.
+        weight (float): multiplier of ``loss_self``.
+        agreement (bool): keep a pseudo-label only where the scribble
+            head agrees.
+        class_portion (float, optional): class-balanced share ``p`` in
+            ``(0, 1]``, or None.
+    """
+    threshold: float = 0.9
+    mode: str = 'replace'
+    weight: float = 1.0
+    agreement: bool = False
+    class_portion: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        check_choice('self_training_mode', self.mode, SELF_TRAINING_MODES)
+        check_fraction('self_training_threshold', self.threshold)
+        check_fraction(
+            'self_training_class_portion', self.class_portion, allow_none=True)
+        object.__setattr__(self, 'threshold', float(self.threshold))
+        object.__setattr__(self, 'weight', float(self.weight))
+        object.__setattr__(self, 'agreement', bool(self.agreement))
 
 
 @MODELS.register_module()
@@ -90,6 +128,10 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
     image and class, the ``p`` most confident share of the pixels
     predicted as the class, so that thin or hard classes get
     pseudo-labels that a fixed ``tau`` gives almost only the background.
+
+    The five ``self_training_*`` options are checked together in
+    ``self_training_cfg`` (:class:`SelfTrainingCfg`); each stays readable
+    and settable as the head attribute of its argument's name.
 
     Switching it on uses no new parameter, so DDP needs no
     ``find_unused_parameters``: the scribble head gets its gradient from
@@ -173,36 +215,21 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
             loss_decode=loss_decode,
             init_cfg=init_cfg,
             **kwargs)
-        if self.out_channels != self.num_classes:
-            raise ValueError('BLPSegHead needs out_channels == num_classes '
-                             f'(softmax over K classes), got out_channels='
-                             f'{self.out_channels}, num_classes='
-                             f'{self.num_classes}')
-        if self.sampler is not None:
-            raise ValueError('BLPSegHead does not support a pixel sampler: '
-                             'the BLP loss already weights the pixels; set '
-                             'sampler=None')
-        if isinstance(num_branch_convs, bool) or not isinstance(
-                num_branch_convs, int) or num_branch_convs < 0:
-            raise ValueError('num_branch_convs must be an int >= 0, got '
-                             f'{num_branch_convs!r}')
+        self._check_decode_head()
+        check_non_negative_int('num_branch_convs', num_branch_convs)
+        branch_channels = check_positive_int(
+            'branch_channels', branch_channels, allow_none=True)
         if branch_channels is None:
             branch_channels = self.channels
-        if isinstance(branch_channels, bool) or not isinstance(
-                branch_channels, int) or branch_channels < 1:
-            raise ValueError('branch_channels must be a positive int or '
-                             f'None, got {branch_channels!r}')
         if num_branch_convs == 0 and branch_channels != self.channels:
             raise ValueError('branch_channels must equal channels when '
                              'num_branch_convs is 0')
-        if self_training_mode not in SELF_TRAINING_MODES:
-            raise ValueError('self_training_mode must be one of '
-                             f'{SELF_TRAINING_MODES}, got '
-                             f'{self_training_mode!r}')
-        if isinstance(self_training_threshold, bool) or \
-                not 0 < self_training_threshold <= 1:
-            raise ValueError('self_training_threshold must be in (0, 1], '
-                             f'got {self_training_threshold!r}')
+        self.self_training_cfg = SelfTrainingCfg(
+            threshold=self_training_threshold,
+            mode=self_training_mode,
+            weight=self_training_weight,
+            agreement=self_training_agreement,
+            class_portion=self_training_class_portion)
         if use_lam and not isinstance(lam, dict):
             raise TypeError('lam must be a dict of LocalAggregationModule '
                             f'arguments, got {lam!r}')
@@ -210,16 +237,6 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
         self.branch_channels = branch_channels
         self.detach_scribble_feat = detach_scribble_feat
         self.self_training = bool(self_training)
-        self.self_training_threshold = float(self_training_threshold)
-        self.self_training_mode = self_training_mode
-        self.self_training_weight = float(self_training_weight)
-        self.self_training_agreement = bool(self_training_agreement)
-        if self_training_class_portion is not None and (
-                isinstance(self_training_class_portion, bool)
-                or not 0 < self_training_class_portion <= 1):
-            raise ValueError('self_training_class_portion must be None or in '
-                             f'(0, 1], got {self_training_class_portion!r}')
-        self.self_training_class_portion = self_training_class_portion
 
         self.seg_convs = self._branch(num_branch_convs, branch_norm)
         self.scrib_convs = self._branch(num_branch_convs, branch_norm)
@@ -235,6 +252,27 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                              'name')
         taken['loss_self'] = 'the self-training term'
         self.loss_annot = self.build_aux_loss(loss_annot, 'loss_annot', taken)
+
+    def _check_decode_head(self) -> None:
+        """What BLPSeg needs of the ``BaseDecodeHead`` arguments."""
+        if self.out_channels != self.num_classes:
+            raise ValueError('BLPSegHead needs out_channels == num_classes '
+                             f'(softmax over K classes), got out_channels='
+                             f'{self.out_channels}, num_classes='
+                             f'{self.num_classes}')
+        if self.sampler is not None:
+            raise ValueError('BLPSegHead does not support a pixel sampler: '
+                             'the BLP loss already weights the pixels; set '
+                             'sampler=None')
+
+    # The self_training_* arguments, read and set through the grouped,
+    # validated ``self_training_cfg`` (setting one re-validates it).
+    self_training_threshold = grouped_option('self_training_cfg', 'threshold')
+    self_training_mode = grouped_option('self_training_cfg', 'mode')
+    self_training_weight = grouped_option('self_training_cfg', 'weight')
+    self_training_agreement = grouped_option('self_training_cfg', 'agreement')
+    self_training_class_portion = grouped_option('self_training_cfg',
+                                                 'class_portion')
 
     def _branch(self, num_convs: int, with_norm: bool) -> nn.Sequential:
         layers = []

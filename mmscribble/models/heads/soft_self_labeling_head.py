@@ -11,10 +11,11 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
+from ...utils.validation import check_choice
 from ..layers.potts import (RELAXATIONS, DenseNeighbourhood,
                             GridNeighbourhood, rgb_guide,
                             self_label_cross_entropy, solve_pseudo_labels)
-from ..losses.utils import check_choice, safe_div
+from ..losses.utils import safe_div
 from .deeplabv2_head import DeepLabV2Head
 from .scribble_head import ScribbleHeadMixin
 

@@ -3,7 +3,7 @@
 contrastive learning of a unit-norm embedding, plus the softmax classifier
 trained on the detached embedding."""
 from collections import deque
-from numbers import Integral
+from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
+from ...utils.validation import check_class_ids, grouped_option
 from ..layers.spherical_kmeans import spherical_kmeans
 from ..losses.segsort_loss import segment_logits
 from ..utils.feature_mask import infer_feature_stride
@@ -26,6 +27,35 @@ from .scribble_head import BaseScribbleHead
 RELATIONS = (('loss_semantic', 'semantic'), ('loss_image', 'image'),
              ('loss_cooccurrence', 'cooccurrence'), ('loss_affinity',
                                                      'affinity'))
+
+
+@dataclass(frozen=True)
+class KMeansCfg:
+    """The spherical k-means options of :class:`SPMLHead`, checked.
+
+    Built by the head from ``num_clusters``, ``kmeans_iterations`` and
+    ``coord_weight``; stored as int, int and float. A bad value raises a
+    ``ValueError`` that names the head's argument.
+
+    Args:
+        num_clusters (int): clusters per image, >= 1.
+        iterations (int): k-means iterations, >= 0.
+        coord_weight (float): scale of the coordinates.
+    """
+    num_clusters: int = 36
+    iterations: int = 10
+    coord_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'num_clusters', int(self.num_clusters))
+        object.__setattr__(self, 'iterations', int(self.iterations))
+        object.__setattr__(self, 'coord_weight', float(self.coord_weight))
+        if self.num_clusters < 1:
+            raise ValueError(
+                f'num_clusters must be >= 1, got {self.num_clusters}')
+        if self.iterations < 0:
+            raise ValueError(
+                f'kmeans_iterations must be >= 0, got {self.iterations}')
 
 
 @MODELS.register_module()
@@ -134,8 +164,42 @@ class SPMLHead(BaseScribbleHead):
                 "SPMLHead needs input_transform='multiple_select' with two "
                 'in_channels / in_index: the stride-4 stage and the last '
                 f'stage, got in_channels={self.in_channels}')
-        low_ch, high_ch = self.in_channels
         self.embed_dims = int(embed_dims)
+        self._build_embedding(dilations, low_level_channels)
+        self.kmeans_cfg = KMeansCfg(
+            num_clusters=num_clusters,
+            iterations=kmeans_iterations,
+            coord_weight=coord_weight)
+        self.unlabeled_as_class = bool(unlabeled_as_class)
+        self.context_ignore_classes = check_class_ids('context_ignore_classes',
+                                                      context_ignore_classes,
+                                                      self.num_classes)
+        keep = torch.ones(self.num_classes, dtype=torch.bool)
+        ignore = torch.tensor(self.context_ignore_classes, dtype=torch.long)
+        keep[ignore] = False
+        self.register_buffer('context_classes', keep, persistent=False)
+        if loss_form not in ('grouped', 'masked'):
+            raise ValueError("loss_form must be 'grouped' or 'masked', got "
+                             f'{loss_form!r}')
+        self.loss_form = loss_form
+        if int(memory_batches) < 0:
+            raise ValueError(
+                f'memory_batches must be >= 0, got {memory_batches}')
+        self.memory = deque(maxlen=int(memory_batches))
+        taken = self.decode_loss_names()
+        for arg, _ in RELATIONS:
+            setattr(self, arg, self.build_aux_loss(locals()[arg], arg, taken))
+
+    # The k-means arguments, read and set through ``kmeans_cfg``.
+    num_clusters = grouped_option('kmeans_cfg', 'num_clusters')
+    kmeans_iterations = grouped_option('kmeans_cfg', 'iterations')
+    coord_weight = grouped_option('kmeans_cfg', 'coord_weight')
+
+    def _build_embedding(self, dilations: Sequence[int],
+                         low_level_channels: int) -> None:
+        """The ASPP-sum, the stride-4 fusion, the embedding and the
+        classifier layers (see the class docstring)."""
+        low_ch, high_ch = self.in_channels
         self.aspp = nn.ModuleList([
             ConvModule(
                 high_ch,
@@ -164,40 +228,6 @@ class SPMLHead(BaseScribbleHead):
             act_cfg=self.act_cfg)
         self.embed = nn.Conv2d(self.channels, self.embed_dims, 1)
         self.conv_seg = nn.Conv2d(self.embed_dims, self.out_channels, 1)
-        self.num_clusters = int(num_clusters)
-        self.kmeans_iterations = int(kmeans_iterations)
-        self.coord_weight = float(coord_weight)
-        self.unlabeled_as_class = bool(unlabeled_as_class)
-        self.context_ignore_classes = self._check_class_ids(
-            context_ignore_classes, 'context_ignore_classes')
-        keep = torch.ones(self.num_classes, dtype=torch.bool)
-        ignore = torch.tensor(self.context_ignore_classes, dtype=torch.long)
-        keep[ignore] = False
-        self.register_buffer('context_classes', keep, persistent=False)
-        if loss_form not in ('grouped', 'masked'):
-            raise ValueError("loss_form must be 'grouped' or 'masked', got "
-                             f'{loss_form!r}')
-        self.loss_form = loss_form
-        if int(memory_batches) < 0:
-            raise ValueError(
-                f'memory_batches must be >= 0, got {memory_batches}')
-        self.memory = deque(maxlen=int(memory_batches))
-        taken = self.decode_loss_names()
-        for arg, _ in RELATIONS:
-            setattr(self, arg, self.build_aux_loss(locals()[arg], arg, taken))
-
-    def _check_class_ids(self, ids, arg: str) -> Tuple[int, ...]:
-        if not isinstance(ids, (list, tuple)):
-            raise ValueError(
-                f'{arg} must be a list or tuple of class ids, got {ids!r}')
-        bad = [
-            c for c in ids if isinstance(c, bool)
-            or not isinstance(c, Integral) or not 0 <= c < self.num_classes
-        ]
-        if bad:
-            raise ValueError(f'{arg} must hold class ids in [0, '
-                             f'{self.num_classes}), got {bad} in {ids!r}')
-        return tuple(int(c) for c in ids)
 
     def forward_embedding(self,
                           inputs: Tuple[Tensor]) -> Tuple[Tensor, Tensor]:

@@ -27,19 +27,14 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.validation import check_choice, check_non_negative_number
 from . import utils
-from .utils import (BaseScribbleLoss, ClassWeight, as_pixel_map, check_choice,
+from .utils import (BaseScribbleLoss, ClassWeight, as_pixel_map,
                     check_logits_label, class_weight_tensor, reduce_loss,
                     safe_div)
 
 BLP_NORMALIZE = ('labeled', 'weights')
 WCE_NORMALIZE = ('weights', 'pixels')
-
-
-def _check_gamma(gamma: float) -> None:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or \
-            gamma < 0:
-        raise ValueError(f'gamma must be a number >= 0, got {gamma!r}')
 
 
 def _modulated_nll(seg_logits: Tensor, label: Tensor,
@@ -160,7 +155,7 @@ def blp_loss(seg_logits: Tensor,
                         'blp_loss(seg_logits, scrib_logits, label)')
     check_logits_label(seg_logits, label, 'seg_logits', 'label')
     check_choice('normalize', normalize, BLP_NORMALIZE)
-    _check_gamma(gamma)
+    check_non_negative_number('gamma', gamma)
     n, k, h, w = seg_logits.shape
     expect = (n, k + 1, h, w)
     if scrib_logits is not None and (not isinstance(scrib_logits, Tensor)
@@ -363,7 +358,7 @@ class BLPLoss(BaseScribbleLoss):
                  check_labels: bool = False) -> None:
         super().__init__(reduction, loss_weight, loss_name)
         check_choice('normalize', normalize, BLP_NORMALIZE)
-        _check_gamma(gamma)
+        check_non_negative_number('gamma', gamma)
         self.gamma = gamma
         self.normalize = normalize
         self.detach_factor = detach_factor

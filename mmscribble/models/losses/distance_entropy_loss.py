@@ -7,7 +7,8 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import (BaseScribbleLoss, as_pixel_map, check_choice, reduce_loss)
+from ...utils.validation import check_choice
+from .utils import BaseScribbleLoss, as_pixel_map, reduce_loss
 
 NORMALIZATIONS = ('nonzero', 'all')
 

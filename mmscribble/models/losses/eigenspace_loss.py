@@ -9,23 +9,16 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.validation import check_choice, check_size
 from ..layers.transition_ops import (ViewTransform, apply_view, crop_view,
                                      overlap_block, overlap_size,
                                      transform_transition_dense,
                                      view_valid_mask)
-from .utils import (BaseScribbleLoss, as_pixel_map, check_choice, reduce_loss,
-                    safe_div)
+from .utils import BaseScribbleLoss, as_pixel_map, reduce_loss, safe_div
 
 TRACE_LOSSES = ('l2', 'l1')
 KL_REDUCTIONS = ('row', 'element')
 IMPLS = ('index', 'dense')
-
-
-def _check_size(size: Sequence[int]) -> Tuple[int, int]:
-    if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
-        raise ValueError(f'size must be a pair (h, w) of positive ints, got '
-                         f'{size!r}')
-    return int(size[0]), int(size[1])
 
 
 def _pred_log_probs(block: Tensor, cols: Optional[Tensor],
@@ -166,9 +159,7 @@ def eigenspace_loss(trans: Tensor,
         reduction (str): ``'none'`` (``(N, )`` per image), ``'mean'`` or
             ``'sum'``. Default: ``'mean'``.
         avg_factor (float, optional): divisor for ``'mean'`` instead of
-            ``N``: exactly ``sum / avg_factor`` (see :mod:`.utils`; this
-            loss divided by ``avg_factor + eps`` before, a relative change
-            below ``eps / avg_factor``).
+            ``N``: exactly ``sum / avg_factor`` (see :mod:`.utils`).
         impl (str): ``'index'`` (index operations) or ``'dense'`` (Eq. 10
             with dense computing matrices, O((hw)^3); for tests and
             benchmarks). Default: ``'index'``.
@@ -183,7 +174,41 @@ def eigenspace_loss(trans: Tensor,
         Tensor: the loss, a scalar unless ``reduction='none'``; a zero
         with a ``grad_fn`` when no position is compared.
     """
-    h, w = _check_size(size)
+    h, w = _check_matrices(trans, trans_view, phi, size, view_cropped)
+    check_choice('trace_loss', trace_loss, TRACE_LOSSES)
+    check_choice('kl_reduction', kl_reduction, KL_REDUCTIONS)
+    check_choice('impl', impl, IMPLS)
+    n = trans.shape[0]
+    valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w),
+                              f'the features (size={(h, w)})')
+    if weight is not None and (not isinstance(weight, Tensor)
+                               or tuple(weight.shape) != (n, )):
+        raise ValueError(f'weight must have shape (N, ) = ({n}, ), got '
+                         f'{tuple(getattr(weight, "shape", ()))}')
+    if detach_target:
+        trans_view = trans_view.detach()
+
+    pred, target = _overlap_blocks(trans, trans_view, phi, h, w, impl,
+                                   view_cropped)
+    if pred.shape[-1] == 0:
+        per_image = trans.sum(dim=(1, 2)) * 0
+        return reduce_loss(per_image, reduction, avg_factor, weight)
+    rows = cols = None
+    if valid_mask is not None:
+        rows, cols = _kept_positions(valid_mask, phi)
+    kl, pred_tr, tgt_tr = _row_kl_and_traces(pred, target, rows, cols,
+                                             from_logits, kl_reduction)
+    diff = pred_tr - tgt_tr
+    trace_term = diff.square() if trace_loss == 'l2' else diff.abs()
+    per_image = kl + gamma * trace_term
+    return reduce_loss(per_image, reduction, avg_factor, weight)
+
+
+def _check_matrices(trans: Tensor, trans_view: Tensor, phi: ViewTransform,
+                    size: Sequence[int],
+                    view_cropped: bool) -> Tuple[int, int]:
+    """``(h, w)`` of ``size``, with the shapes of both matrices checked."""
+    h, w = check_size('size', size)
     hw = h * w
     if not torch.is_tensor(trans) or trans.dim() != 3 or trans.shape[1:] != (
             hw, hw):
@@ -200,51 +225,54 @@ def eigenspace_loss(trans: Tensor,
                 '(view_cropped=True)' if view_cropped else 'trans')
         raise ValueError(f'trans_view must have shape {expect} ({what}), got '
                          f'{tuple(getattr(trans_view, "shape", ()))}')
-    check_choice('trace_loss', trace_loss, TRACE_LOSSES)
-    check_choice('kl_reduction', kl_reduction, KL_REDUCTIONS)
-    check_choice('impl', impl, IMPLS)
-    n = trans.shape[0]
-    valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w),
-                              f'the features (size={(h, w)})')
-    if weight is not None and (not isinstance(weight, Tensor)
-                               or tuple(weight.shape) != (n, )):
-        raise ValueError(f'weight must have shape (N, ) = ({n}, ), got '
-                         f'{tuple(getattr(weight, "shape", ()))}')
-    if detach_target:
-        trans_view = trans_view.detach()
+    return h, w
 
+
+def _overlap_blocks(trans: Tensor, trans_view: Tensor, phi: ViewTransform,
+                    h: int, w: int, impl: str,
+                    view_cropped: bool) -> Tuple[Tensor, Tensor]:
+    """``T_phi(P(x))`` and ``P(t_phi(x))`` on the ``m`` view positions
+    present in both frames, ``(N, m, m)`` each."""
     if impl == 'index':
         pred = overlap_block(trans, h, w, phi, frame='source')
         target = trans_view if view_cropped else overlap_block(
             trans_view, h, w, phi, frame='view')
+        return pred, target
+    # The dense reference (tests, benchmarks) may sync.
+    in_view = view_valid_mask(h, w, phi, device=trans.device).flatten()
+    keep = torch.nonzero(in_view).flatten()
+    pred = transform_transition_dense(trans, h, w, phi)
+    pred = pred[:, keep][:, :, keep]
+    target = trans_view if view_cropped else trans_view[:, keep][:, :, keep]
+    return pred, target
+
+
+def _kept_positions(valid_mask: Tensor,
+                    phi: ViewTransform) -> Tuple[Tensor, Tensor]:
+    """Rows ``(N, m)`` and entries ``(N, m, m)`` (bool) that are compared.
+
+    Valid in the view = inside the frame and not padding in x. The view
+    positions in frame hold the source cells that a crop keeps, in the
+    same raster order (the overlap block's): slicing, where indexing by a
+    boolean mask would sync with the host.
+    """
+    src_valid = valid_mask != 0
+    if phi[0] == 'flip':
+        rows = apply_view(src_valid, phi).flatten(1)
     else:
-        # The dense reference (tests, benchmarks) may sync.
-        in_view = view_valid_mask(h, w, phi, device=trans.device).flatten()
-        keep = torch.nonzero(in_view).flatten()
-        pred = transform_transition_dense(trans, h, w, phi)
-        pred = pred[:, keep][:, :, keep]
-        target = trans_view if view_cropped else trans_view[:, keep][:, :,
-                                                                     keep]
+        rows = crop_view(src_valid, phi).flatten(1)
+    # A dropped row keeps all of its columns so that it stays a
+    # well-defined distribution; its KL is then weighted by zero.
+    cols = rows[:, None, :] | ~rows[:, :, None]
+    return rows, cols
+
+
+def _row_kl_and_traces(pred: Tensor, target: Tensor, rows: Optional[Tensor],
+                       cols: Optional[Tensor], from_logits: bool,
+                       kl_reduction: str) -> Tuple[Tensor, Tensor, Tensor]:
+    """Per image: the row KL (reduced as ``kl_reduction``) and the traces
+    of the prediction and of the target over the kept rows, ``(N, )``."""
     m = pred.shape[-1]
-    if m == 0:
-        per_image = trans.sum(dim=(1, 2)) * 0
-        return reduce_loss(per_image, reduction, avg_factor, weight)
-
-    rows = cols = None
-    if valid_mask is not None:
-        # Valid in the view = inside the frame and not padding in x. The
-        # view positions in frame hold the source cells that a crop keeps,
-        # in the same raster order (the overlap block's): slicing, where
-        # indexing by a boolean mask would sync with the host.
-        src_valid = valid_mask != 0
-        if phi[0] == 'flip':
-            rows = apply_view(src_valid, phi).flatten(1)
-        else:
-            rows = crop_view(src_valid, phi).flatten(1)
-        # A dropped row keeps all of its columns so that it stays a
-        # well-defined distribution; its KL is then weighted by zero.
-        cols = rows[:, None, :] | ~rows[:, :, None]
-
     pred_log, pred_diag = _pred_log_probs(pred, cols, from_logits)
     tgt_prob, tgt_neg_ent = _target_probs(target, cols, from_logits)
     tgt_diag = tgt_prob.diagonal(dim1=-2, dim2=-1)
@@ -262,10 +290,7 @@ def eigenspace_loss(trans: Tensor,
         tgt_tr = (tgt_diag * row_w).sum(dim=-1)
     if kl_reduction == 'element':
         kl = safe_div(kl, num_kept)
-    diff = pred_tr - tgt_tr
-    trace_term = diff.square() if trace_loss == 'l2' else diff.abs()
-    per_image = kl + gamma * trace_term
-    return reduce_loss(per_image, reduction, avg_factor, weight)
+    return kl, pred_tr, tgt_tr
 
 
 @MODELS.register_module()

@@ -1,23 +1,15 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
 """Label-smoothed cross-entropy on pseudo-labels (CDSP ``L_segc``, Eq. 9).
 """
-from numbers import Real
 from typing import Optional
 
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.validation import check_probability
 from . import utils
 from .utils import (BaseScribbleLoss, as_pixel_map, check_logits_label,
                     reduce_loss)
-
-
-def _check_epsilon(epsilon) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, Real) or \
-            not 0 <= epsilon <= 1:
-        raise ValueError(f'epsilon must be a number in [0, 1], got '
-                         f'{epsilon!r}')
-    return float(epsilon)
 
 
 def label_smooth_cross_entropy(pred: Tensor,
@@ -65,7 +57,7 @@ def label_smooth_cross_entropy(pred: Tensor,
         counted.
     """
     check_logits_label(pred, label, 'pred', 'label')
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_probability('epsilon', epsilon)
     n, k, h, w = pred.shape
     valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w))
     weight = as_pixel_map(weight, 'weight', (n, h, w))
@@ -109,7 +101,7 @@ class LabelSmoothCrossEntropyLoss(BaseScribbleLoss):
                  loss_name: str = 'loss_segc',
                  check_labels: bool = False) -> None:
         super().__init__(reduction, loss_weight, loss_name)
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_probability('epsilon', epsilon)
         self.check_labels = check_labels
 
     def forward(self,

@@ -10,7 +10,6 @@ from . import utils
 from .utils import (BaseScribbleLoss, ClassWeight, check_labels,
                     check_logits_label, class_weight_tensor, reduce_loss)
 
-# check_labels is re-exported: it lived here before utils.py.
 __all__ = ['PartialCrossEntropyLoss', 'partial_cross_entropy', 'check_labels']
 
 

@@ -7,7 +7,8 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import BaseScribbleLoss, check_choice, reduce_loss
+from ...utils.validation import check_choice
+from .utils import BaseScribbleLoss, reduce_loss
 
 FALLBACKS = ('own', 'ignore')
 

@@ -5,8 +5,9 @@ from typing import Optional, Union
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.validation import check_choice
 from ..layers.potts import CROSS_ENTROPIES, self_label_cross_entropy
-from .utils import BaseScribbleLoss, as_pixel_map, check_choice, reduce_loss
+from .utils import BaseScribbleLoss, as_pixel_map, reduce_loss
 
 
 def soft_self_labeling_loss(pred: Tensor,

@@ -26,22 +26,10 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ...utils.validation import check_choice  # noqa: F401
 from ..utils.numeric import safe_div
 
 REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def check_choice(name: str, value, choices: Sequence) -> None:
-    """Raise a ``ValueError`` naming ``name`` if ``value`` is not a choice.
-
-    Args:
-        name (str): argument name, used in the message.
-        value: the value given.
-        choices (Sequence): the allowed values.
-    """
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {tuple(choices)}, got '
-                         f'{value!r}')
 
 
 def _check_avg_factor(avg_factor) -> None:
