@@ -59,8 +59,7 @@ def soft_entropy_loss(logits: Tensor,
             Default: ``'mean'``.
         avg_factor (float, optional): divisor for ``'mean'`` instead of
             the number of counted pixels: exactly ``sum / avg_factor``
-            (see :mod:`.utils`; this loss divided by ``avg_factor + eps``
-            before, a relative change below ``eps / avg_factor``).
+            (see :mod:`.utils`).
 
     Returns:
         Tensor: the loss; a scalar unless ``reduction='none'``. With no

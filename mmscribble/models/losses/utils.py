@@ -13,11 +13,7 @@ only so that ``avg_factor = 0`` gives no infinity; :func:`safe_div` covers
 that case as it covers every other denominator (a zero ``avg_factor``
 returns the sum, which is 0 when nothing was counted), so a positive
 ``avg_factor`` is not biased by an ``eps`` that shows in float64 and does
-not scale with the dtype. Before this module the soft entropy and
-eigenspace losses added ``eps`` (their values with ``avg_factor`` change by
-a relative ``eps / avg_factor``, under 1.2e-7), partial cross-entropy
-clamped ``avg_factor`` to ``eps``, and the BLP, focal and annotation losses
-divided unguarded (``inf`` for 0). No config or head sets ``avg_factor``.
+not scale with the dtype. No config or head sets ``avg_factor``.
 """
 from numbers import Real
 from typing import Optional, Sequence, Union
