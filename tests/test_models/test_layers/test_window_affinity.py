@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mmscribble.models.layers.window_affinity import (
-    dense_window_softmax, dense_window_softmax_aggregate, offset_log_kernel,
-    window_neighbours, window_offsets, window_pairwise_weights, window_radii,
+    dense_window_softmax, dense_window_softmax_aggregate, window_neighbours,
+    window_offsets, window_pairwise_weights, window_radii,
     window_softmax_aggregate)
 
 
@@ -167,18 +167,6 @@ def test_half_inputs_are_computed_in_float32():
     torch.testing.assert_close(out, ref)
 
 
-def test_window_radii_and_log_kernel():
-    assert window_radii(1.0, None, 20, 20) == (3, 3)
-    assert window_radii(1.2, None, 20, 20) == (4, 4)  # ceil(3.6)
-    assert window_radii(None, 5, 20, 20) == (2, 2)
-    assert window_radii(6.0, None, 4, 30) == (3, 18)  # clipped to the map
-    k = offset_log_kernel(2.0, 1, 2, torch.float64, torch.device('cpu'))
-    assert k.shape == (3, 5)
-    assert k[1, 2].item() == 0.0
-    assert k[0, 0].item() == pytest.approx(-(1 + 4) / 8)
-    assert offset_log_kernel(None, 1, 1, torch.float64, 'cpu') is None
-
-
 def test_softmax_input_checks_name_the_argument():
     feat, values = _inputs(h=5, w=6)
     with pytest.raises(ValueError, match='values'):
@@ -199,10 +187,6 @@ def test_softmax_input_checks_name_the_argument():
         window_softmax_aggregate(feat, values, 1.0, valid_mask=torch.ones(5))
     with pytest.raises(ValueError, match='feat and sigma'):
         window_softmax_aggregate(None, values, None, window=3)
-    with pytest.raises(ValueError, match='values'):
-        dense_window_softmax_aggregate(feat, values[0], 1.0)
-    with pytest.raises(ValueError, match='valid_mask'):
-        dense_window_softmax(feat, 1.0, valid_mask=torch.ones(5))
 
 
 # ---------------------------------------------------------------------------
