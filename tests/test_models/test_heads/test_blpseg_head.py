@@ -14,6 +14,7 @@ from mmseg.registry import HOOKS, MODELS
 from mmseg.structures import SegDataSample
 
 from mmscribble.models.heads import BLPSegHead
+from mmscribble.models.heads.blpseg_head import SelfTrainingCfg
 from mmscribble.models.losses import (annotation_probability_loss, blp_loss,
                                       partial_cross_entropy,
                                       partial_focal_loss)
@@ -562,3 +563,59 @@ def test_loss_needs_img_and_valid_mask():
         del s.gt_valid_mask
     with pytest.raises(KeyError, match='gt_valid_mask'):
         head_loss(head, feats, img, samples)
+
+
+# ---------------------------------------------------------------------------
+# The grouped self-training options
+# ---------------------------------------------------------------------------
+def test_self_training_cfg_groups_and_converts_the_options():
+    head = make_head(
+        self_training_threshold=1,
+        self_training_mode='add',
+        self_training_weight=2,
+        self_training_agreement=1,
+        self_training_class_portion=0.25)
+    assert head.self_training_cfg == SelfTrainingCfg(
+        threshold=1.0,
+        mode='add',
+        weight=2.0,
+        agreement=True,
+        class_portion=0.25)
+    assert type(head.self_training_threshold) is float
+    assert type(head.self_training_weight) is float
+    assert head.self_training_agreement is True
+    assert head.self_training_mode == 'add'
+    assert head.self_training_class_portion == 0.25
+    assert make_head().self_training_cfg == SelfTrainingCfg()
+    assert SelfTrainingCfg() == SelfTrainingCfg(0.9, 'replace', 1.0, False,
+                                                None)
+
+
+def test_self_training_cfg_is_frozen_and_setting_an_option_rechecks():
+    head = make_head()
+    with pytest.raises(AttributeError):
+        head.self_training_cfg.threshold = 0.5
+    head.self_training_threshold = 0.5
+    assert head.self_training_cfg.threshold == 0.5
+    assert head.self_training_threshold == 0.5
+    with pytest.raises(ValueError, match='self_training_threshold'):
+        head.self_training_threshold = 2.0
+    assert head.self_training_threshold == 0.5
+    head.self_training = True  # the phase flag stays a plain attribute
+    assert head.self_training is True
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(mode='both'),
+     "self_training_mode must be one of ('replace', 'add'), got 'both'"),
+    (dict(threshold=0.0), 'self_training_threshold must be in (0, 1], '
+     'got 0.0'),
+    (dict(threshold=True), 'self_training_threshold must be in (0, 1], '
+     'got True'),
+    (dict(class_portion=1.5), 'self_training_class_portion must be None or '
+     'in (0, 1], got 1.5'),
+])
+def test_self_training_cfg_messages(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        SelfTrainingCfg(**kwargs)
+    assert str(info.value) == message

@@ -6,6 +6,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmscribble  # noqa: F401
+from mmscribble.models.heads.spml_head import KMeansCfg
 
 
 def _head(**kw):
@@ -241,3 +242,37 @@ def test_background_only_images_give_a_finite_cooccurrence_loss():
 def test_context_ignore_classes_checked(bad):
     with pytest.raises(ValueError, match='context_ignore_classes'):
         _head(context_ignore_classes=bad)
+
+
+# ---------------------------------------------------------------------------
+# The grouped k-means options
+# ---------------------------------------------------------------------------
+def test_kmeans_cfg_groups_and_converts_the_options():
+    head = _head(num_clusters=5.0, kmeans_iterations='3', coord_weight=2)
+    assert head.kmeans_cfg == KMeansCfg(
+        num_clusters=5, iterations=3, coord_weight=2.0)
+    assert (head.num_clusters, head.kmeans_iterations) == (5, 3)
+    assert type(head.num_clusters) is int
+    assert type(head.coord_weight) is float
+    assert KMeansCfg() == KMeansCfg(36, 10, 1.0)
+
+
+def test_kmeans_cfg_is_frozen_and_setting_an_option_rechecks():
+    head = _head()
+    with pytest.raises(AttributeError):
+        head.kmeans_cfg.num_clusters = 2
+    head.num_clusters = 6
+    assert head.kmeans_cfg.num_clusters == 6
+    with pytest.raises(ValueError, match='num_clusters must be >= 1'):
+        head.num_clusters = 0
+    assert head.num_clusters == 6
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(num_clusters=0), 'num_clusters must be >= 1, got 0'),
+    (dict(kmeans_iterations=-1), 'kmeans_iterations must be >= 0, got -1'),
+])
+def test_kmeans_options_checked(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        _head(**kwargs)
+    assert str(info.value) == message
