@@ -59,7 +59,7 @@ def test_load_nifti(tmp_path):
     (tmp_path / 'bad.nii.gz').write_bytes(b'not a nifti')
     with pytest.raises(ValueError, match='bad.nii.gz'):
         load_nifti(str(tmp_path / 'bad.nii.gz'))
-    write_nifti(tmp_path / 'flat.nii.gz', data[0], (1.0, 1.0))
+    write_nifti(tmp_path / 'flat.nii.gz', data[0], (1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match=r'3-D volume.*\(3, 4\)'):
         load_nifti(str(tmp_path / 'flat.nii.gz'))
 
