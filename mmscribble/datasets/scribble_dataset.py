@@ -17,45 +17,14 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmscribble.structures import SCRIBBLE_MAPS
+from .label_io import check_label_file
+from .metainfo import (CONTEXT_CLASSES, CONTEXT_PALETTE, VOC_CLASSES,
+                       VOC_PALETTE)
 
-VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
-               'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
-               'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
-               'sofa', 'train', 'tvmonitor')
-VOC_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
-               [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
-               [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0],
-               [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-               [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0],
-               [0, 64, 128]]
-
-# PASCAL-Context, 59 frequent classes plus background (60 labels), the
-# setting ScribbleSup and BLPSeg report.
-CONTEXT_CLASSES = (
-    'background', 'aeroplane', 'bag', 'bed', 'bedclothes', 'bench',
-    'bicycle', 'bird', 'boat', 'book', 'bottle', 'building', 'bus',
-    'cabinet', 'car', 'cat', 'ceiling', 'chair', 'cloth', 'computer', 'cow',
-    'cup', 'curtain', 'dog', 'door', 'fence', 'floor', 'flower', 'food',
-    'grass', 'ground', 'horse', 'keyboard', 'light', 'motorbike', 'mountain',
-    'mouse', 'person', 'plate', 'platform', 'pottedplant', 'road', 'rock',
-    'sheep', 'shelves', 'sidewalk', 'sign', 'sky', 'snow', 'sofa', 'table',
-    'track', 'train', 'tree', 'truck', 'tvmonitor', 'wall', 'water',
-    'window', 'wood')
-
-
-def _context_palette(n):
-    """Deterministic, well-separated colours (VOC's bit-interleaving)."""
-    palette = []
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        palette.append([r, g, b])
-    return palette
+__all__ = [
+    'ScribbleDataset', 'VOCScribbleDataset', 'PascalContextScribbleDataset',
+    'VOC_CLASSES', 'VOC_PALETTE', 'CONTEXT_CLASSES', 'CONTEXT_PALETTE'
+]
 
 
 @DATASETS.register_module()
@@ -84,13 +53,12 @@ class ScribbleDataset(BaseSegDataset):
 
     METAINFO: dict = dict()
 
-    def __init__(self, *args, check_files: Optional[str] = 'exist',
-                 **kwargs):
+    def __init__(self, *args, check_files: Optional[str] = 'exist', **kwargs):
         if check_files not in ('exist', 'full', None):
             raise ValueError("check_files must be 'exist', 'full' or None, "
                              f'got {check_files!r}')
-        classes = (kwargs.get('metainfo') or {}).get(
-            'classes') or self.METAINFO.get('classes')
+        classes = (kwargs.get('metainfo')
+                   or {}).get('classes') or self.METAINFO.get('classes')
         if not classes:
             raise ValueError(
                 f'{type(self).__name__} needs the class names: pass '
@@ -104,9 +72,8 @@ class ScribbleDataset(BaseSegDataset):
             for k, v in self.data_prefix.items()
             if k in SCRIBBLE_MAPS and k != 'gt_seg_map'
         }
-        unknown = set(self.data_prefix) - set(extra) - {
-            'img_path', 'seg_map_path'
-        }
+        unknown = set(
+            self.data_prefix) - set(extra) - {'img_path', 'seg_map_path'}
         if unknown:
             raise KeyError(
                 f'data_prefix has unknown keys {sorted(unknown)}; use '
@@ -119,8 +86,7 @@ class ScribbleDataset(BaseSegDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'split file not found: {self.ann_file}')
         stems = [
-            line.strip()
-            for line in mmengine.list_from_file(self.ann_file)
+            line.strip() for line in mmengine.list_from_file(self.ann_file)
             if line.strip()
         ]
         if not stems:
@@ -160,7 +126,6 @@ class ScribbleDataset(BaseSegDataset):
                 f'{len(missing)} file(s) listed by split {self.ann_file} do '
                 f'not exist:\n  {shown}{more}')
         if self.check_files == 'full':
-            from .transforms.loading import check_label_file
             for info in data_list:
                 check_label_file(
                     info['seg_map_path'],
@@ -168,8 +133,33 @@ class ScribbleDataset(BaseSegDataset):
                     img_path=info['img_path'])
 
 
+class _PascalScribbleDataset(ScribbleDataset):
+    """A PASCAL layout: ``JPEGImages/*.jpg`` and ``SCRIBBLE_DIR/*.png``.
+
+    Args:
+        data_prefix (dict, optional): Folders under ``data_root``. None
+            means ``dict(img_path='JPEGImages', seg_map_path=SCRIBBLE_DIR)``.
+        **kwargs: See :class:`ScribbleDataset`.
+    """
+    SCRIBBLE_DIR = ''
+
+    def __init__(self,
+                 img_suffix='.jpg',
+                 seg_map_suffix='.png',
+                 data_prefix=None,
+                 **kwargs):
+        if data_prefix is None:
+            data_prefix = dict(
+                img_path='JPEGImages', seg_map_path=self.SCRIBBLE_DIR)
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            data_prefix=data_prefix,
+            **kwargs)
+
+
 @DATASETS.register_module()
-class VOCScribbleDataset(ScribbleDataset):
+class VOCScribbleDataset(_PascalScribbleDataset):
     """PASCAL VOC 2012 with ScribbleSup scribbles.
 
     Layout (``data_root = VOCdevkit/VOC2012``)::
@@ -181,23 +171,11 @@ class VOCScribbleDataset(ScribbleDataset):
         ImageSets/SegmentationAug/{train_aug,val}.txt
     """
     METAINFO = dict(classes=VOC_CLASSES, palette=VOC_PALETTE)
-
-    def __init__(self,
-                 img_suffix='.jpg',
-                 seg_map_suffix='.png',
-                 data_prefix=dict(
-                     img_path='JPEGImages',
-                     seg_map_path='pascal_2012_scribble'),
-                 **kwargs):
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    SCRIBBLE_DIR = 'pascal_2012_scribble'
 
 
 @DATASETS.register_module()
-class PascalContextScribbleDataset(ScribbleDataset):
+class PascalContextScribbleDataset(_PascalScribbleDataset):
     """PASCAL-Context (59 classes + background) with ScribbleSup scribbles.
 
     Layout (``data_root = VOCdevkit/VOC2010``)::
@@ -207,18 +185,5 @@ class PascalContextScribbleDataset(ScribbleDataset):
         SegmentationClassContext/*.png  dense masks, 0 = background
         ImageSets/SegmentationContext/{train,val}.txt
     """
-    METAINFO = dict(classes=CONTEXT_CLASSES,
-                    palette=_context_palette(len(CONTEXT_CLASSES)))
-
-    def __init__(self,
-                 img_suffix='.jpg',
-                 seg_map_suffix='.png',
-                 data_prefix=dict(
-                     img_path='JPEGImages',
-                     seg_map_path='pascal_context_scribble'),
-                 **kwargs):
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    METAINFO = dict(classes=CONTEXT_CLASSES, palette=CONTEXT_PALETTE)
+    SCRIBBLE_DIR = 'pascal_context_scribble'

@@ -8,6 +8,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
+from ..datasets.volumes import load_meta, load_nifti, restore_volume
+from ..utils.run_paths import path_error
+
 
 def dice_3d(pred: np.ndarray, gt: np.ndarray, cls: int) -> float:
     """Dice of one class over a whole volume; NaN if absent in both."""
@@ -24,11 +27,12 @@ class VolumeDiceMetric(BaseMetric):
 
     Slice predictions are grouped by volume (``meta.json`` written by
     ``tools/dataset_converters/mscmr.py`` lists each volume's slices in
-    order), mapped back to the original voxel grid (undoing the centre crop
-    and the in-plane resampling, nearest neighbour) and compared with the
-    original NIfTI label, as published MSCMR tables do. Volumes are equally
-    weighted; a structure absent from both prediction and label of a volume
-    is left out of that structure's mean.
+    order), mapped back to the original voxel grid by
+    :func:`mmscribble.datasets.volumes.restore_volume` (undoing the centre
+    crop and the in-plane resampling, nearest neighbour) and compared with
+    the original NIfTI label, as published MSCMR tables do. Volumes are
+    equally weighted; a structure absent from both prediction and label of
+    a volume is left out of that structure's mean.
 
     Args:
         meta_file (str): ``meta.json`` of the converted dataset.
@@ -61,7 +65,6 @@ class VolumeDiceMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        from mmscribble.utils.run_paths import path_error
         for key, path, kind, exists in (('meta_file', meta_file, 'file',
                                          osp.isfile),
                                         ('nifti_root', nifti_root, 'folder',
@@ -85,11 +88,8 @@ class VolumeDiceMetric(BaseMetric):
             self.results.append((stem, pred.astype(np.uint8)))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
-        from mmscribble.datasets.converters.mscmr import (load_meta,
-                                                          load_nifti,
-                                                          restore_volume)
         if not osp.isfile(self.meta_file):
-            # Checked at construction; moved away since.
+            # Checked at construction; it may have been removed since.
             raise FileNotFoundError(
                 f'VolumeDiceMetric: meta_file not found: {self.meta_file}')
         meta = load_meta(self.meta_file)
@@ -125,8 +125,8 @@ class VolumeDiceMetric(BaseMetric):
             raise ValueError('VolumeDiceMetric: no volume of meta_file '
                              f'{self.meta_file} matched the predictions')
         self.per_volume = per_volume
-        print_log('per-volume Dice:\n  ' + '\n  '.join(lines),
-                  logger='current')
+        print_log(
+            'per-volume Dice:\n  ' + '\n  '.join(lines), logger='current')
         out = OrderedDict()
         for name in names:
             out[f'Dice_{name}'] = float(np.mean(per_class[name])) \

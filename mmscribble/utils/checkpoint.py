@@ -39,7 +39,7 @@ allowlist per process, so other threads see it while the block runs).
 ``runner.test()`` (where the Runner loads ``load_from`` or resumes) in it,
 and :func:`mmscribble.utils.visualize.load_segmentor` its
 ``load_checkpoint``. The tools could instead call ``add_safe_globals``
-once, as programs of their own; the scoped form was kept because it is the
+once, as programs of their own; the scoped form is used because it is the
 same call a user needs around a Runner of their own, and it leaves nothing
 behind in a process that goes on (a notebook, a test session). Code that
 drives the Runner itself does the same::

@@ -1,7 +1,9 @@
 """SLIC pseudo-boundaries: the function, the transform, the offline tool."""
-import importlib.util
 import os
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import mmcv
 import numpy as np
@@ -20,13 +22,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 URSS_CFG = osp.join(ROOT, 'configs/urss/urss_r50.py')
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_slic_boundaries',
-        osp.join(ROOT, 'tools/dataset_converters/slic_boundaries.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_tool(*argv):
+    """Run the offline tool as ``python`` would."""
+    path = osp.join(ROOT, 'tools/dataset_converters/slic_boundaries.py')
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        runpy.run_path(path, run_name='__main__')
 
 
 def two_colour_image(h=20, w=40):
@@ -112,7 +112,6 @@ def train_pipeline(slic):
 
 
 def test_offline_tool_equals_transform(voc_fixture, tmp_path, capsys):
-    tool = load_tool()
     # The dataset reads every folder from one data_root: link the fixture's.
     voc = tmp_path / 'voc'
     voc.mkdir()
@@ -120,9 +119,7 @@ def test_offline_tool_equals_transform(voc_fixture, tmp_path, capsys):
         os.symlink(osp.join(voc_fixture, name), voc / name)
     out = voc / 'slic_800'
     split = osp.join(voc_fixture, 'ImageSets/SegmentationAug/train.txt')
-    tool.main(
-        [osp.join(voc_fixture, 'JPEGImages'),
-         str(out), '--split', split])
+    run_tool(osp.join(voc_fixture, 'JPEGImages'), str(out), '--split', split)
     assert 'wrote 1 boundary maps' in capsys.readouterr().out
     assert sorted(os.listdir(out)) == ['2007_000032.png']
     common = dict(
@@ -156,18 +153,16 @@ def test_offline_tool_equals_transform(voc_fixture, tmp_path, capsys):
     assert bool((a == b).all()) and 0 < float(a.float().mean()) < 1
     # Both folders: every stem once; --skip-existing keeps written maps.
     val = osp.join(voc_fixture, 'ImageSets/SegmentationAug/val.txt')
-    tool.main([
-        osp.join(voc_fixture, 'JPEGImages'),
-        str(out), '--split', split, '--split', val, '--skip-existing',
-        '--n-segments', '50'
-    ])
+    run_tool(
+        osp.join(voc_fixture, 'JPEGImages'), str(out), '--split', split,
+        '--split', val, '--skip-existing', '--n-segments', '50')
     assert 'wrote 1 boundary maps' in capsys.readouterr().out
     np.testing.assert_array_equal(
         read_label_png(str(out / '2007_000032.png')), a[0].numpy())
     with pytest.raises(FileNotFoundError, match='split file'):
-        tool.main([str(out), str(out), '--split', str(out / 'nope.txt')])
+        run_tool(str(out), str(out), '--split', str(out / 'nope.txt'))
     with pytest.raises(ValueError, match='no image'):
-        tool.main([str(out), str(tmp_path / 'x')])
+        run_tool(str(out), str(tmp_path / 'x'))
 
 
 def test_urss_pipeline_moves_boundaries_and_pads_with_255(voc_fixture):

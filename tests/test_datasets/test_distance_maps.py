@@ -1,9 +1,11 @@
 """CDSP distance maps (Eq. 14, 16): the authors' maps, brute force, data
 path (online transform, offline tool, loading, padding)."""
-import importlib.util
 import math
 import os
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -23,13 +25,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STEM = '2007_000032.png'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_cdsp_distance_maps',
-        osp.join(ROOT, 'tools/dataset_converters/cdsp_distance_maps.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_tool(*argv):
+    """Run the offline tool as ``python`` would."""
+    path = osp.join(ROOT, 'tools/dataset_converters/cdsp_distance_maps.py')
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        runpy.run_path(path, run_name='__main__')
 
 
 def fixture_maps(root):
@@ -170,12 +170,10 @@ def test_tool_loading_and_online_agree(voc_fixture, tmp_path, capsys):
     for name in os.listdir(voc_fixture):
         os.symlink(osp.join(voc_fixture, name), voc / name)
     split = osp.join(voc_fixture, 'ImageSets/SegmentationAug/train.txt')
-    load_tool().main([
-        str(voc / 'pascal_2012_scribble'),
-        str(voc / 'bmp_pseudolabel'), '--split', split, '--out-scribble',
-        str(voc / 'ds'), '--out-pseudo',
-        str(voc / 'dc')
-    ])
+    run_tool(
+        str(voc / 'pascal_2012_scribble'), str(voc / 'bmp_pseudolabel'),
+        '--split', split, '--out-scribble', str(voc / 'ds'), '--out-pseudo',
+        str(voc / 'dc'))
     assert 'wrote 1 map(s)' in capsys.readouterr().out
     common = dict(
         data_root=str(voc), ann_file='ImageSets/SegmentationAug/train.txt')

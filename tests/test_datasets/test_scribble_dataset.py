@@ -108,8 +108,9 @@ def test_corrupt_png(voc_fixture, tmp_path):
               'wb') as f:
         f.write(b'\x89PNG\r\n\x1a\n garbage')
     ds = voc(root)
-    with pytest.raises(ValueError, match='cannot decode label file .*'
-                       '2007_000032.png'):
+    with pytest.raises(
+            ValueError, match='cannot decode label file .*'
+            '2007_000032.png'):
         ds[0]
     with pytest.raises(ValueError, match='2007_000032.png'):
         voc(root, check_files='full')
@@ -119,8 +120,9 @@ def test_corrupt_image(voc_fixture, tmp_path):
     root = copy_fixture(voc_fixture, tmp_path)
     with open(osp.join(root, 'JPEGImages/2007_000032.jpg'), 'wb') as f:
         f.write(b'not a jpeg')
-    with pytest.raises(ValueError, match='cannot decode image .*'
-                       '2007_000032.jpg'):
+    with pytest.raises(
+            ValueError, match='cannot decode image .*'
+            '2007_000032.jpg'):
         voc(root)[0]
 
 
@@ -158,13 +160,33 @@ def test_generic_dataset_needs_classes(synthetic_root):
         ScribbleDataset(
             data_root=synthetic_root,
             ann_file='splits/train.txt',
-            data_prefix=dict(img_path='img_dir/train',
-                             seg_map_path='ann_dir/scribble'),
+            data_prefix=dict(
+                img_path='img_dir/train', seg_map_path='ann_dir/scribble'),
             img_suffix='.png')
 
 
 def test_unknown_data_prefix_key(voc_fixture):
     with pytest.raises(KeyError, match='gt_boundry_map'):
-        voc(voc_fixture, data_prefix=dict(img_path='JPEGImages',
-                                          seg_map_path='x',
-                                          gt_boundry_map='y'))
+        voc(voc_fixture,
+            data_prefix=dict(
+                img_path='JPEGImages', seg_map_path='x', gt_boundry_map='y'))
+
+
+def test_pascal_datasets_default_folders(tmp_path):
+    from mmscribble.datasets import PascalContextScribbleDataset
+    root = str(tmp_path)
+    for cls, scribbles in ((VOCScribbleDataset, 'pascal_2012_scribble'),
+                           (PascalContextScribbleDataset,
+                            'pascal_context_scribble')):
+        ds = cls(data_root=root, ann_file='x.txt', lazy_init=True)
+        assert ds.data_prefix == dict(
+            img_path=osp.join(root, 'JPEGImages'),
+            seg_map_path=osp.join(root, scribbles))
+        assert (ds.img_suffix, ds.seg_map_suffix) == ('.jpg', '.png')
+        ds = cls(
+            data_root=root,
+            ann_file='x.txt',
+            data_prefix=dict(img_path='i', seg_map_path='s'),
+            lazy_init=True)
+        assert ds.data_prefix == dict(
+            img_path=osp.join(root, 'i'), seg_map_path=osp.join(root, 's'))

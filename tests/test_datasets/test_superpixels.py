@@ -1,12 +1,15 @@
 """FelzenszwalbSuperpixels (SPML over-segmentation) and its cache tool."""
-import importlib.util
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 from mmseg.registry import TRANSFORMS
 
-from mmscribble.datasets.transforms.loading import read_label_png
+from mmscribble.datasets.transforms.loading import (LoadScribbleImageFromFile,
+                                                    read_label_png)
 from mmscribble.datasets.transforms.superpixels import compute_felzenszwalb
 from mmscribble.structures import get_map_spec
 
@@ -14,13 +17,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FIXTURE = osp.join(ROOT, 'tests/data/voc_scribble_fixture/JPEGImages')
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_superpixels',
-        osp.join(ROOT, 'tools/dataset_converters/superpixels_felzenszwalb.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def run_tool(*argv):
+    """Run the cache tool as ``python`` would."""
+    path = osp.join(ROOT,
+                    'tools/dataset_converters/superpixels_felzenszwalb.py')
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        runpy.run_path(path, run_name='__main__')
 
 
 def test_two_colour_image_gives_two_regions():
@@ -34,7 +36,8 @@ def test_two_colour_image_gives_two_regions():
 
 
 def test_transform_adds_map_and_keeps_loaded():
-    t = TRANSFORMS.build(dict(type='FelzenszwalbSuperpixels', sigma=0, min_size=20))
+    t = TRANSFORMS.build(
+        dict(type='FelzenszwalbSuperpixels', sigma=0, min_size=20))
     img = np.zeros((20, 30, 3), np.uint8)
     img[:, 15:] = 255
     out = t(dict(img=img, seg_fields=['gt_seg_map']))
@@ -50,9 +53,15 @@ def test_transform_adds_map_and_keeps_loaded():
 
 
 def test_cache_tool_matches_transform(tmp_path):
-    made = _tool().main([FIXTURE, str(tmp_path)])
+    run_tool(FIXTURE, str(tmp_path))
+    # Region ids are 0..R-1: R = max + 1 per cached map.
+    made = np.array([
+        int(read_label_png(str(p)).max()) + 1
+        for p in sorted(tmp_path.glob('*.png'))
+    ])
     assert len(made) == 2 and (made >= 20).all() and (made <= 100).all()
     stem = '2007_000032'
     cached = read_label_png(str(tmp_path / f'{stem}.png')).astype(np.int32)
-    img = _tool()._slic_tool().read_image(osp.join(FIXTURE, stem + '.jpg'))
+    img = LoadScribbleImageFromFile()(
+        dict(img_path=osp.join(FIXTURE, stem + '.jpg')))['img']
     assert np.array_equal(cached, compute_felzenszwalb(img))

@@ -1,4 +1,5 @@
 import argparse
+import re
 
 import pytest
 
@@ -19,7 +20,8 @@ def test_argument_types(fn, good, bad, message):
         assert fn(text) == value
         assert type(fn(text)) is type(value)
     for text in bad:
-        with pytest.raises(argparse.ArgumentTypeError, match=message) as err:
+        with pytest.raises(
+                argparse.ArgumentTypeError, match=re.escape(message)) as err:
             fn(text)
         assert text in str(err.value)
 

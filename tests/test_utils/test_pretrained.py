@@ -9,6 +9,9 @@ rebuild against torchvision's own layout."""
 import hashlib
 import importlib.util
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import pytest
 import torch
@@ -200,17 +203,19 @@ def test_missing_package_names_the_install_command(monkeypatch):
         packaged_mobilenet_v2_weights()
 
 
+def run_tool(*argv):
+    """Run the model converter as ``python`` would."""
+    path = osp.join(ROOT, 'tools', 'model_converters',
+                    'torchvision_mobilenetv2_to_mmseg.py')
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        runpy.run_path(path, run_name='__main__')
+
+
 def test_converter_tool(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'torchvision_mobilenetv2_to_mmseg',
-        osp.join(ROOT, 'tools', 'model_converters',
-                 'torchvision_mobilenetv2_to_mmseg.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     src = str(tmp_path / 'tv.pth')
     torch.save(TorchvisionMobileNetV2().state_dict(), src)
     dst = str(tmp_path / 'out' / 'mmseg.pth')
-    tool.main([src, dst])
+    run_tool(src, dst)
     MobileNetV2().load_state_dict(torch.load(dst), strict=True)
 
 
@@ -337,18 +342,12 @@ def test_scheme_registration_is_not_forced(monkeypatch):
 
 def test_converter_tool_packaged_reads_the_verified_file(
         tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        'torchvision_mobilenetv2_to_mmseg',
-        osp.join(ROOT, 'tools', 'model_converters',
-                 'torchvision_mobilenetv2_to_mmseg.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     src = tmp_path / 'src.pth'
     torch.save(TorchvisionMobileNetV2().state_dict(), str(src))
     env, _, _ = _fake_places(tmp_path, monkeypatch, content=src.read_bytes())
     dst = str(tmp_path / 'mmseg.pth')
-    tool.main(['packaged', dst])
+    run_tool('packaged', dst)
     MobileNetV2().load_state_dict(torch.load(dst), strict=True)
     env.write_bytes(b'not the weights')
     with pytest.raises(ValueError, match='sha256'):
-        tool.main(['packaged', dst])
+        run_tool('packaged', dst)

@@ -32,7 +32,7 @@ order.
 """
 import hashlib
 import os.path as osp
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -40,8 +40,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from skimage.morphology import skeletonize
 
-from .scribblesup import (IGNORE_INDEX, _iterate, _list_files, read_label_png,
-                          write_label_png)
+from ..label_io import IGNORE_INDEX, read_label_png
+from .folders import Progress, convert_folder
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -396,23 +396,21 @@ def scribble_shrink(label: np.ndarray,
 
 def _read_instance(path: str, label_shape: Tuple[int, int],
                    label_path: str) -> np.ndarray:
-    instance = read_label_png(path)
+    instance = read_label_png(path, eight_bit=True)
     if instance.shape != label_shape:
         raise ValueError(f'instance map {path} has size {instance.shape} '
                          f'(HxW) but label {label_path} has {label_shape}')
     return instance
 
 
-def drop_dir(
-    src_dir: str,
-    out_dir: str,
-    ratio: float,
-    seed: int = 0,
-    keep_background: bool = True,
-    link_distance: float = 6.0,
-    instance_dir: Optional[str] = None,
-    progress: Optional[Callable[[Iterable], Iterable]] = None
-) -> Dict[str, List[str]]:
+def drop_dir(src_dir: str,
+             out_dir: str,
+             ratio: float,
+             seed: int = 0,
+             keep_background: bool = True,
+             link_distance: float = 6.0,
+             instance_dir: Optional[str] = None,
+             progress: Progress = None) -> Dict[str, List[str]]:
     """Write the scribble-drop variant of every ``*.png`` of ``src_dir``.
 
     Args:
@@ -437,35 +435,32 @@ def drop_dir(
     seed = _check_seed(seed)
     if instance_dir is not None and not osp.isdir(instance_dir):
         raise FileNotFoundError(f'instance_dir not found: {instance_dir}')
-    written, with_instances = [], []
-    for name in _iterate(_list_files(src_dir, '.png'), progress):
-        stem = osp.splitext(name)[0]
-        path = osp.join(src_dir, name)
-        label = read_label_png(path)
+    with_instances = []
+
+    def convert(path: str, stem: str) -> np.ndarray:
+        label = read_label_png(path, eight_bit=True)
         instance = None
         if instance_dir is not None:
             inst_path = osp.join(instance_dir, stem + '.png')
             if osp.isfile(inst_path):
                 instance = _read_instance(inst_path, label.shape, path)
                 with_instances.append(stem)
-        out = scribble_drop(
+        return scribble_drop(
             label,
             ratio,
             file_rng(seed, stem),
             keep_background=keep_background,
             link_distance=link_distance,
             instance=instance)
-        write_label_png(out, osp.join(out_dir, stem + '.png'))
-        written.append(stem)
+
+    written = convert_folder(src_dir, '.png', out_dir, convert, progress)
     return dict(written=written, with_instances=with_instances)
 
 
-def shrink_dir(
-        src_dir: str,
-        out_dir: str,
-        ratio: float,
-        progress: Optional[Callable[[Iterable],
-                                    Iterable]] = None) -> List[str]:
+def shrink_dir(src_dir: str,
+               out_dir: str,
+               ratio: float,
+               progress: Progress = None) -> List[str]:
     """Write the scribble-shrink variant of every ``*.png`` of ``src_dir``.
 
     Args:
@@ -478,11 +473,8 @@ def shrink_dir(
         list[str]: The stems written, sorted.
     """
     ratio = _check_ratio(ratio)
-    written = []
-    for name in _iterate(_list_files(src_dir, '.png'), progress):
-        stem = osp.splitext(name)[0]
-        label = read_label_png(osp.join(src_dir, name))
-        write_label_png(
-            scribble_shrink(label, ratio), osp.join(out_dir, stem + '.png'))
-        written.append(stem)
-    return written
+
+    def convert(path: str, stem: str) -> np.ndarray:
+        return scribble_shrink(read_label_png(path, eight_bit=True), ratio)
+
+    return convert_folder(src_dir, '.png', out_dir, convert, progress)

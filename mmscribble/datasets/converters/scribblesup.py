@@ -32,18 +32,26 @@ import os
 import os.path as osp
 import warnings
 import xml.etree.ElementTree as ET
-from typing import (Callable, Iterable, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from PIL import Image
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-from ..scribble_dataset import CONTEXT_CLASSES, VOC_CLASSES
+from ..label_io import (IGNORE_INDEX, check_label_ids, read_image_size,
+                        read_label_png, write_label_png)
+from ..metainfo import CONTEXT_CLASSES, VOC_CLASSES
+from .folders import Progress, convert_folder
 
-IGNORE_INDEX = 255
+__all__ = [
+    'CLASS_ALIASES', 'CONTEXT_CLASSES', 'DATASET_CLASSES', 'IGNORE_INDEX',
+    'OVERLAP_MODES', 'VOC_CLASSES', 'ScribbleAnnotation', 'Stroke',
+    'check_label_ids', 'class_name_to_id', 'convert_png_release',
+    'convert_xml_release', 'detect_release_format', 'parse_scribble_xml',
+    'read_label_png', 'render_strokes', 'rerender_label', 'stroke_kernel',
+    'widen_centrelines', 'write_label_png', 'xml_to_label'
+]
 
 # Class lists by dataset name (index = class id). The XML release has one
 # folder per dataset: pascal_2012 (VOC) and pascal_context.
@@ -335,15 +343,6 @@ def render_strokes(strokes: Sequence[Stroke],
     return label
 
 
-def _image_size(img_path: str) -> Tuple[int, int]:
-    try:
-        with Image.open(img_path) as img:
-            return img.height, img.width
-    except Exception as e:  # PIL raises several types for bad files
-        raise ValueError(
-            f'cannot read image size of {img_path}: {e}') from None
-
-
 def xml_to_label(xml_path: str,
                  img_path: Optional[str] = None,
                  width: int = 3,
@@ -376,7 +375,7 @@ def xml_to_label(xml_path: str,
     anno = parse_scribble_xml(xml_path, classes, skip_unknown)
     size = anno.size
     if img_path is not None:
-        img_size = _image_size(img_path)
+        img_size = read_image_size(img_path)
         if size is not None and tuple(size) != img_size:
             warnings.warn(f'{xml_path}: <size> {size} (HxW) differs from '
                           f'image {img_path} {img_size}; using the image')
@@ -385,68 +384,6 @@ def xml_to_label(xml_path: str,
         raise ValueError(f'{xml_path}: no <size> in the file and no image '
                          'given; pass the JPEG directory (img_dir)')
     return render_strokes(anno.strokes, size, width, overlap, ignore_index)
-
-
-def read_label_png(path: str) -> np.ndarray:
-    """Read a single-channel label PNG as class ids.
-
-    Palette (``P``) PNGs are read as palette indices, never as colours.
-
-    Args:
-        path (str): The PNG file.
-
-    Returns:
-        np.ndarray: ``(H, W)`` uint8 array.
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        ValueError: The file cannot be decoded or is not mode ``L``/``P``.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'label file not found: {path}')
-    try:
-        with Image.open(path) as img:
-            mode = img.mode
-            if mode in ('L', 'P'):
-                return np.array(img, dtype=np.uint8)
-    except Exception as e:  # PIL raises several types for corrupt files
-        raise ValueError(f'cannot decode label file {path}: {e}') from None
-    raise ValueError(f'label file {path} has image mode {mode!r}; expected '
-                     "a single-channel PNG of class ids (mode 'L' or 'P')")
-
-
-def check_label_ids(label: np.ndarray,
-                    path: str,
-                    num_classes: int,
-                    ignore_index: int = IGNORE_INDEX) -> None:
-    """Raise if a label map holds an id outside ``0..num_classes - 1``.
-
-    Args:
-        label (np.ndarray): ``(H, W)`` label map.
-        path (str): The file it came from, named in the error.
-        num_classes (int): Number of classes.
-        ignore_index (int): The unlabeled value, always allowed.
-
-    Raises:
-        ValueError: Naming the file and the offending ids.
-    """
-    values = np.unique(label)
-    bad = values[(values >= num_classes) & (values != ignore_index)]
-    if len(bad):
-        raise ValueError(
-            f'{path}: class id(s) {bad.tolist()} outside 0..'
-            f'{num_classes - 1} (and not {ignore_index} = unlabeled)')
-
-
-def write_label_png(label: np.ndarray, path: str) -> None:
-    """Write a ``(H, W)`` uint8 label map as a mode-``L`` PNG."""
-    if label.ndim != 2 or label.dtype != np.uint8:
-        raise ValueError(f'cannot write {path}: expected a 2-D uint8 label '
-                         f'map, got shape {label.shape} {label.dtype}')
-    dirname = osp.dirname(path)
-    if dirname:
-        os.makedirs(dirname, exist_ok=True)
-    Image.fromarray(label).save(path)
 
 
 def widen_centrelines(centre: np.ndarray,
@@ -505,21 +442,6 @@ def rerender_label(label: np.ndarray,
     return widen_centrelines(centre, width, ignore_index)
 
 
-def _list_files(src_dir: str, suffix: str) -> List[str]:
-    if not osp.isdir(src_dir):
-        raise FileNotFoundError(f'directory not found: {src_dir}')
-    names = sorted(
-        f for f in os.listdir(src_dir) if f.lower().endswith(suffix))
-    if not names:
-        raise FileNotFoundError(f'no *{suffix} file in {src_dir}')
-    return names
-
-
-def _iterate(items: List[str], progress: Optional[Callable[[Iterable],
-                                                           Iterable]]):
-    return progress(items) if progress is not None else items
-
-
 def detect_release_format(src_dir: str) -> str:
     """Return ``'xml'`` or ``'png'``: the kind of files in ``src_dir``.
 
@@ -540,16 +462,14 @@ def detect_release_format(src_dir: str) -> str:
     return 'xml' if has_xml else 'png'
 
 
-def convert_xml_release(
-        xml_dir: str,
-        out_dir: str,
-        img_dir: Optional[str] = None,
-        width: int = 3,
-        overlap: str = 'last',
-        classes: Sequence[str] = VOC_CLASSES,
-        skip_unknown: bool = False,
-        progress: Optional[Callable[[Iterable],
-                                    Iterable]] = None) -> List[str]:
+def convert_xml_release(xml_dir: str,
+                        out_dir: str,
+                        img_dir: Optional[str] = None,
+                        width: int = 3,
+                        overlap: str = 'last',
+                        classes: Sequence[str] = VOC_CLASSES,
+                        skip_unknown: bool = False,
+                        progress: Progress = None) -> List[str]:
     """Convert every ``*.xml`` of ``xml_dir`` to ``out_dir/<stem>.png``.
 
     Args:
@@ -568,32 +488,26 @@ def convert_xml_release(
         list[str]: The stems written, sorted.
     """
     stroke_kernel(width)
-    stems = []
-    for name in _iterate(_list_files(xml_dir, '.xml'), progress):
-        stem = osp.splitext(name)[0]
+
+    def convert(xml_path: str, stem: str) -> np.ndarray:
         img_path = None
         if img_dir is not None:
             img_path = osp.join(img_dir, stem + '.jpg')
             if not osp.isfile(img_path):
                 raise FileNotFoundError(
-                    f'image for {osp.join(xml_dir, name)} not found: '
-                    f'{img_path}')
-        label = xml_to_label(
-            osp.join(xml_dir, name), img_path, width, overlap, classes,
-            skip_unknown)
-        write_label_png(label, osp.join(out_dir, stem + '.png'))
-        stems.append(stem)
-    return stems
+                    f'image for {xml_path} not found: {img_path}')
+        return xml_to_label(xml_path, img_path, width, overlap, classes,
+                            skip_unknown)
+
+    return convert_folder(xml_dir, '.xml', out_dir, convert, progress)
 
 
-def convert_png_release(
-        src_dir: str,
-        out_dir: str,
-        width: int = 3,
-        keep_width: bool = False,
-        num_classes: int = len(VOC_CLASSES),
-        progress: Optional[Callable[[Iterable],
-                                    Iterable]] = None) -> List[str]:
+def convert_png_release(src_dir: str,
+                        out_dir: str,
+                        width: int = 3,
+                        keep_width: bool = False,
+                        num_classes: int = len(VOC_CLASSES),
+                        progress: Progress = None) -> List[str]:
     """Validate and re-render (or copy) every ``*.png`` of ``src_dir``.
 
     Every file is checked (single channel, ids in ``0..num_classes - 1`` or
@@ -612,14 +526,10 @@ def convert_png_release(
         list[str]: The stems written, sorted.
     """
     stroke_kernel(width)
-    stems = []
-    for name in _iterate(_list_files(src_dir, '.png'), progress):
-        path = osp.join(src_dir, name)
-        label = read_label_png(path)
+
+    def convert(path: str, stem: str) -> np.ndarray:
+        label = read_label_png(path, eight_bit=True)
         check_label_ids(label, path, num_classes)
-        if not keep_width:
-            label = rerender_label(label, width)
-        stem = osp.splitext(name)[0]
-        write_label_png(label, osp.join(out_dir, stem + '.png'))
-        stems.append(stem)
-    return stems
+        return label if keep_width else rerender_label(label, width)
+
+    return convert_folder(src_dir, '.png', out_dir, convert, progress)

@@ -131,6 +131,55 @@ def compute_slic_boundaries(img_bgr: np.ndarray,
         labels, connectivity=connectivity, mode=mode).astype(np.uint8)
 
 
+class ImageCueTransform(BaseTransform):
+    """A per-pixel map computed from the decoded image, or loaded instead.
+
+    A subclass sets :attr:`map_key` (a key of ``SCRIBBLE_MAPS``) and
+    ``self.kwargs`` (the keyword arguments of its compute function) and
+    implements :meth:`compute`. A map already in ``results`` (loaded from
+    disk because ``data_prefix`` names its key) is kept as is, so that
+    precomputed maps replace the online ones with a ``--cfg-options``
+    override and no pipeline edit.
+
+    Required Keys:
+        - img (decoded, before any geometric transform)
+
+    Modified Keys:
+        - seg_fields (:attr:`map_key` appended)
+
+    Added Keys:
+        - :attr:`map_key`: the computed map; kept unchanged when loaded
+    """
+
+    map_key: str = ''
+    kwargs: dict
+
+    def compute(self, img: np.ndarray) -> np.ndarray:
+        """The ``(H, W)`` map of a decoded image."""
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        """Add the map of ``results['img']`` unless one is loaded.
+
+        Raises:
+            ValueError: a geometric transform ran before.
+        """
+        key = self.map_key
+        fields = results.setdefault('seg_fields', [])
+        if key in results:
+            if key not in fields:
+                fields.append(key)
+            return results
+        check_before_geometric(results, type(self).__name__)
+        results[key] = self.compute(results['img'])
+        fields.append(key)
+        return results
+
+    def __repr__(self) -> str:
+        args = ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
+        return f'{type(self).__name__}({args})'
+
+
 # The map SLICBoundaries adds (or that is loaded in its place from disk):
 # 0 interior, 1 boundary. Padding and rotated-in corners get 255, which the
 # soft entropy excludes like a boundary; nearest interpolation keeps it
@@ -144,7 +193,7 @@ BOUNDARY_MAP = register_map(
 
 
 @TRANSFORMS.register_module()
-class SLICBoundaries(BaseTransform):
+class SLICBoundaries(ImageCueTransform):
     """Add SLIC pseudo-boundaries as ``gt_boundary_map`` (URSS Eq. 3).
 
     Put it right after the loading transforms and before any geometric
@@ -182,6 +231,8 @@ class SLICBoundaries(BaseTransform):
         connectivity (int): 1 or 2. Default: 2.
     """
 
+    map_key = BOUNDARY_MAP.key
+
     def __init__(self,
                  n_segments: int = 800,
                  compactness: float = 10.0,
@@ -199,30 +250,7 @@ class SLICBoundaries(BaseTransform):
             mode=mode,
             connectivity=connectivity)
         # Fail at build time, not in a data-loader worker.
-        compute_slic_boundaries(np.zeros((2, 2, 3), np.uint8), **self.kwargs)
+        self.compute(np.zeros((2, 2, 3), np.uint8))
 
-    def transform(self, results: dict) -> dict:
-        """Compute the boundary map of ``results['img']``.
-
-        A map already in ``results`` (loaded from disk because
-        ``data_prefix`` names ``gt_boundary_map``) is kept as is, so that
-        precomputed maps replace the online ones with a ``--cfg-options``
-        override and no pipeline edit.
-
-        Raises:
-            ValueError: a geometric transform ran before.
-        """
-        key = BOUNDARY_MAP.key
-        fields = results.setdefault('seg_fields', [])
-        if key in results:
-            if key not in fields:
-                fields.append(key)
-            return results
-        check_before_geometric(results, 'SLICBoundaries')
-        results[key] = compute_slic_boundaries(results['img'], **self.kwargs)
-        fields.append(key)
-        return results
-
-    def __repr__(self) -> str:
-        args = ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
-        return f'{type(self).__name__}({args})'
+    def compute(self, img: np.ndarray) -> np.ndarray:
+        return compute_slic_boundaries(img, **self.kwargs)

@@ -1,91 +1,23 @@
 """Loading transforms: image, scribble map and extra per-pixel maps.
 
 Every failure names the file and the problem; a sample never reaches the
-model with a map that does not match its image.
+model with a map that does not match its image. Label PNGs are read and
+checked by :mod:`mmscribble.datasets.label_io`.
 """
-from typing import Optional
-
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine import fileio
 from mmseg.registry import TRANSFORMS
-from PIL import Image
 
 from mmscribble.structures import SCRIBBLE_MAPS
+from ..label_io import (IGNORE_INDEX, check_label_array, check_label_file,
+                        read_label_png)
 
-
-def read_label_png(path: str) -> np.ndarray:
-    """Read a label PNG as a 2-D array of class ids.
-
-    Palette PNGs (VOC, ScribbleSup) are read as indices, never as colours.
-    An RGB PNG whose three channels are equal (how CDSP ships its distance
-    maps) is read as its first channel; any other RGB PNG is an error, since
-    its colours are not class ids.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file cannot be decoded or is not single-channel.
-    """
-    try:
-        data = fileio.get(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'label file not found: {path}') from None
-    try:
-        import io
-        with Image.open(io.BytesIO(data)) as img:
-            arr = np.array(img)
-            if img.mode == 'RGB' and (arr == arr[..., :1]).all():
-                arr = np.ascontiguousarray(arr[..., 0])
-            elif img.mode not in ('L', 'P', 'I', 'I;16'):
-                raise ValueError(
-                    f'label file {path} has image mode {img.mode!r} with '
-                    'distinct channels; expected a single-channel (L, P, I) '
-                    'PNG of class ids')
-    except ValueError:
-        raise
-    except Exception as e:  # PIL raises several types for corrupt files
-        raise ValueError(
-            f'cannot decode label file {path}: {type(e).__name__}: {e}'
-        ) from None
-    return arr
-
-
-def check_label_array(label: np.ndarray,
-                      path: str,
-                      num_classes: int,
-                      ignore_index: int = 255,
-                      img_shape: Optional[tuple] = None,
-                      img_path: Optional[str] = None) -> None:
-    """Raise a clear error if a label map does not fit its image / classes."""
-    if img_shape is not None and tuple(label.shape[:2]) != tuple(
-            img_shape[:2]):
-        raise ValueError(
-            f'label {path} has size {label.shape[:2]} (HxW) but image '
-            f'{img_path} has size {tuple(img_shape[:2])}')
-    if num_classes:
-        ids = np.unique(label)
-        bad = ids[(ids != ignore_index) & ((ids < 0) | (ids >= num_classes))]
-        if bad.size:
-            raise ValueError(
-                f'label {path} contains class ids {bad.tolist()} outside '
-                f'0..{num_classes - 1} (the dataset has {num_classes} '
-                f'classes; {ignore_index} means unlabeled)')
-
-
-def check_label_file(path: str, num_classes: int,
-                     img_path: Optional[str] = None) -> None:
-    """Decode a label file and check it against its image and classes."""
-    label = read_label_png(path)
-    img_shape = None
-    if img_path is not None:
-        try:
-            with Image.open(img_path) as img:
-                img_shape = (img.height, img.width)
-        except Exception as e:
-            raise ValueError(f'cannot decode image {img_path}: {e}') from None
-    check_label_array(label, path, num_classes, img_shape=img_shape,
-                      img_path=img_path)
+__all__ = [
+    'LoadScribbleImageFromFile', 'LoadScribbleAnnotations',
+    'check_label_array', 'check_label_file', 'read_label_png'
+]
 
 
 @TRANSFORMS.register_module()
@@ -101,8 +33,7 @@ class LoadScribbleImageFromFile(LoadImageFromFile):
     def transform(self, results: dict) -> dict:
         filename = results['img_path']
         try:
-            img_bytes = fileio.get(
-                filename, backend_args=self.backend_args)
+            img_bytes = fileio.get(filename, backend_args=self.backend_args)
         except FileNotFoundError:
             raise FileNotFoundError(f'image not found: {filename}') from None
         img = mmcv.imfrombytes(
@@ -144,8 +75,10 @@ class LoadScribbleAnnotations(BaseTransform):
         ignore_index (int): the unlabeled id. Default 255.
     """
 
-    def __init__(self, with_valid_mask: bool = True, check: bool = True,
-                 ignore_index: int = 255):
+    def __init__(self,
+                 with_valid_mask: bool = True,
+                 check: bool = True,
+                 ignore_index: int = IGNORE_INDEX):
         self.with_valid_mask = with_valid_mask
         self.check = check
         self.ignore_index = ignore_index
@@ -173,8 +106,8 @@ class LoadScribbleAnnotations(BaseTransform):
                 ignore_index=self.ignore_index,
                 # ori_shape: test pipelines resize the image before loading
                 # the dense GT, which stays at the original size.
-                img_shape=results.get(
-                    'ori_shape', None if img is None else img.shape),
+                img_shape=results.get('ori_shape',
+                                      None if img is None else img.shape),
                 img_path=results.get('img_path'))
         label = label.astype(np.uint8)
         results['gt_seg_map'] = label

@@ -16,12 +16,11 @@ min_size=200``) give 34-72 regions per image on the two VOC fixture
 images (median 53), the order of the 36 k-means clusters they split.
 """
 import numpy as np
-from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 from skimage.segmentation import felzenszwalb
 
 from mmscribble.structures import get_map_spec
-from .cues import check_before_geometric
+from .cues import ImageCueTransform
 
 
 def compute_felzenszwalb(img_bgr: np.ndarray,
@@ -61,7 +60,7 @@ def compute_felzenszwalb(img_bgr: np.ndarray,
 
 
 @TRANSFORMS.register_module()
-class FelzenszwalbSuperpixels(BaseTransform):
+class FelzenszwalbSuperpixels(ImageCueTransform):
     """Add a Felzenszwalb over-segmentation as ``gt_superpixel`` (SPML).
 
     Put it right after the loading transforms, before any geometric
@@ -89,30 +88,14 @@ class FelzenszwalbSuperpixels(BaseTransform):
         min_size (int): smallest region. Default: 200.
     """
 
+    map_key = get_map_spec('gt_superpixel').key
+
     def __init__(self,
                  scale: float = 500.0,
                  sigma: float = 0.8,
                  min_size: int = 200) -> None:
         self.kwargs = dict(scale=scale, sigma=sigma, min_size=min_size)
-        compute_felzenszwalb(np.zeros((2, 2, 3), np.uint8), **self.kwargs)
+        self.compute(np.zeros((2, 2, 3), np.uint8))
 
-    def transform(self, results: dict) -> dict:
-        """Compute ``gt_superpixel`` of ``results['img']``.
-
-        Raises:
-            ValueError: a geometric transform ran before.
-        """
-        key = get_map_spec('gt_superpixel').key
-        fields = results.setdefault('seg_fields', [])
-        if key in results:
-            if key not in fields:
-                fields.append(key)
-            return results
-        check_before_geometric(results, 'FelzenszwalbSuperpixels')
-        results[key] = compute_felzenszwalb(results['img'], **self.kwargs)
-        fields.append(key)
-        return results
-
-    def __repr__(self) -> str:
-        args = ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
-        return f'{type(self).__name__}({args})'
+    def compute(self, img: np.ndarray) -> np.ndarray:
+        return compute_felzenszwalb(img, **self.kwargs)

@@ -1,6 +1,8 @@
 """The converter CLIs in tools/dataset_converters wire their arguments."""
-import importlib.util
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -17,53 +19,50 @@ TOOLS = osp.join(ROOT, 'tools', 'dataset_converters')
 XML_DIR = osp.join(ROOT, 'tests', 'data', 'scribblesup_xml')
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', osp.join(TOOLS, name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_tool(name, *argv):
+    """Run ``tools/dataset_converters/<name>.py`` as ``python`` would."""
+    path = osp.join(TOOLS, name + '.py')
+    with mock.patch.object(sys, 'argv', [path, *argv]):
+        runpy.run_path(path, run_name='__main__')
 
 
 def test_scribblesup_cli(voc_fixture, tmp_path, capsys):
-    tool = load_tool('scribblesup')
-    tool.main([XML_DIR, str(tmp_path / 'xml'), '--width', '5'])
+    run_tool('scribblesup', XML_DIR, str(tmp_path / 'xml'), '--width', '5')
     np.testing.assert_array_equal(
         read_label_png(str(tmp_path / 'xml' / '2007_000032.png')),
         xml_to_label(osp.join(XML_DIR, '2007_000032.xml'), width=5))
     src = osp.join(voc_fixture, 'pascal_2012_scribble')
-    tool.main([src, str(tmp_path / 'png'), '--keep-width'])
+    run_tool('scribblesup', src, str(tmp_path / 'png'), '--keep-width')
     np.testing.assert_array_equal(
         read_label_png(str(tmp_path / 'png' / '2007_000033.png')),
         read_label_png(osp.join(src, '2007_000033.png')))
     assert 'wrote 2 label PNGs' in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        tool.main([src, str(tmp_path / 'png'), '--width', '0'])
+        run_tool('scribblesup', src, str(tmp_path / 'png'), '--width', '0')
     with pytest.raises(SystemExit, match='XML input only'):
-        tool.main([src, str(tmp_path / 'png'), '--img-dir', src])
+        run_tool('scribblesup', src, str(tmp_path / 'png'), '--img-dir', src)
 
 
 def test_scribble_drop_and_shrink_cli(voc_fixture, tmp_path):
     src = osp.join(voc_fixture, 'pascal_2012_scribble')
     label = read_label_png(osp.join(src, '2007_000032.png'))
-    load_tool('scribble_drop').main(
-        [src, str(tmp_path / 'drop'), '--ratio', '0.5', '--seed', '3'])
+    run_tool('scribble_drop', src, str(tmp_path / 'drop'), '--ratio', '0.5',
+             '--seed', '3')
     np.testing.assert_array_equal(
         read_label_png(str(tmp_path / 'drop' / '2007_000032.png')),
         scribble_drop(label, 0.5, file_rng(3, '2007_000032')))
-    load_tool('scribble_drop').main(
-        [src,
-         str(tmp_path / 'drop_all'), '--ratio', '1', '--drop-background'])
+    run_tool('scribble_drop', src, str(tmp_path / 'drop_all'), '--ratio', '1',
+             '--drop-background')
     assert (read_label_png(str(tmp_path / 'drop_all' /
                                '2007_000032.png')) == 255).all()
-    load_tool('scribble_shrink').main(
-        [src, str(tmp_path / 'shrink'), '--ratio', '0.25'])
+    run_tool('scribble_shrink', src, str(tmp_path / 'shrink'), '--ratio',
+             '0.25')
     np.testing.assert_array_equal(
         read_label_png(str(tmp_path / 'shrink' / '2007_000032.png')),
         scribble_shrink(label, 0.25))
     with pytest.raises(SystemExit):
-        load_tool('scribble_shrink').main(
-            [src, str(tmp_path / 'shrink'), '--ratio', '1.5'])
+        run_tool('scribble_shrink', src, str(tmp_path / 'shrink'), '--ratio',
+                 '1.5')
 
 
 def test_mscmr_cli(tmp_path):
@@ -81,10 +80,8 @@ def test_mscmr_cli(tmp_path):
             nib.Nifti1Image(label, np.eye(4)),
             str(tmp_path / 'src' / split / 'labels' /
                 f'subject1_DE_{suffix}.nii.gz'))
-    load_tool('mscmr').main([
-        str(tmp_path / 'src'),
-        str(tmp_path / 'out'), '--spacing', '2', '--crop-size', '16', '16'
-    ])
+    run_tool('mscmr', str(tmp_path / 'src'), str(tmp_path / 'out'),
+             '--spacing', '2', '--crop-size', '16', '16')
     for split in ('train', 'val'):
         with Image.open(tmp_path / 'out' / 'img_dir' / split /
                         'subject1_DE_slice01.png') as img:
@@ -93,10 +90,8 @@ def test_mscmr_cli(tmp_path):
         assert f.read().split() == [
             'subject1_DE_slice00', 'subject1_DE_slice01'
         ]
-    load_tool('mscmr').main([
-        str(tmp_path / 'src'),
-        str(tmp_path / 'out2'), '--no-crop', '--splits', 'val'
-    ])
+    run_tool('mscmr', str(tmp_path / 'src'), str(tmp_path / 'out2'),
+             '--no-crop', '--splits', 'val')
     with Image.open(tmp_path / 'out2' / 'ann_dir' / 'val' /
                     'subject1_DE_slice00.png') as img:
         # 24 px * 1 mm / 1.367 mm = 17.6 -> 18

@@ -7,11 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmscribble.datasets.converters.mscmr import (centre_offset, convert_mscmr,
+from mmscribble.datasets.converters.mscmr import (convert_mscmr,
                                                   convert_volume, load_meta,
-                                                  load_nifti, resampled_size,
-                                                  resize_nearest,
-                                                  restore_volume, shift_window)
+                                                  load_nifti, restore_volume)
 
 # The shared data sits next to the repository (``../shared/data/mscmr``).
 MSCMR = os.environ.get(
@@ -134,20 +132,6 @@ def write_nifti(path, data, spacing):
     import nibabel as nib
     affine = np.diag(list(spacing) + [1.0])
     nib.save(nib.Nifti1Image(data, affine), str(path))
-
-
-def test_geometry_helpers():
-    assert resampled_size((400, 480), (0.75, 0.7291), 1.367) == (219, 256)
-    assert centre_offset((219, 200), (212, 212)) == (3, -6)
-    arr = np.arange(12).reshape(3, 4)
-    np.testing.assert_array_equal(
-        shift_window(arr, (2, 2), (1, 1), -1), [[5, 6], [9, 10]])
-    np.testing.assert_array_equal(
-        shift_window(arr, (5, 2), (-1, 0), -1),
-        [[-1, -1], [0, 1], [4, 5], [8, 9], [-1, -1]])
-    # Nearest resize keeps pixel centres aligned: 2x down then up.
-    np.testing.assert_array_equal(
-        resize_nearest(np.arange(8)[None], (1, 4)), [[1, 3, 5, 7]])
 
 
 def test_synthetic_identity_and_padding(tmp_path):
