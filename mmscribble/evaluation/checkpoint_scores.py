@@ -133,9 +133,17 @@ def class_areas(config: str,
             gt_area=s['gt_area'].tolist(),
             iou=s['iou'].tolist(),
             from_bg=row_shares(conf, background).tolist())
+    return split_report(config, dataset, indices, k, background, rows)
+
+
+def split_report(config: str, dataset, indices, k: int, background: int,
+                 runs: dict) -> dict:
+    """The JSON-ready report of a scoring tool: ``config``, ``images``
+    (the number scored), ``classes`` (:func:`class_names`),
+    ``background`` and ``runs``."""
     return dict(
         config=config,
         images=len(indices),
         classes=class_names(dataset, k),
         background=background,
-        runs=rows)
+        runs=runs)

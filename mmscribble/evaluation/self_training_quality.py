@@ -148,9 +148,4 @@ def self_training_quality(config: str,
                 precision=s['precision'].tolist(),
                 labeled=s['recall'].tolist(),
                 from_bg=row_shares(c, background).tolist())
-    return dict(
-        config=config,
-        images=len(indices),
-        classes=class_names(dataset, k),
-        background=background,
-        runs=results)
+    return split_report(config, dataset, indices, k, background, results)
