@@ -19,8 +19,8 @@ from mmseg.models.utils import resize
 from mmscribble.apis.inference import load_segmentor
 from mmscribble.models.heads.blpseg_head import BLPSegHead
 from mmscribble.models.utils import self_training_target
-from .checkpoint_scores import (check_background, checked_config, class_names,
-                                label_of, test_split)
+from .checkpoint_scores import (check_background, checked_config, label_of,
+                                split_report, test_split)
 from .confusion import class_scores, confusion_matrix, row_shares
 
 
