@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmscribble.datasets.synthetic import generate_synthetic_shapes
-from mmscribble.utils.visualize import overlay, save_rgb, tile
+from mmscribble.visualization.drawing import overlay, save_rgb, tile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(

@@ -21,18 +21,22 @@ import argparse
 import os
 import os.path as osp
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from mmengine.config import DictAction
-from mmengine.dataset import pseudo_collate
-from mmseg.registry import DATASETS
+from mmengine.config import Config, DictAction
 from PIL import Image
 from tqdm import tqdm
 
+from mmscribble.apis.inference import load_segmentor
+from mmscribble.datasets.split_builder import build_split_dataset
 from mmscribble.models.heads.spml_head import SPMLHead
-from mmscribble.models.layers.spml_random_walk import spml_pseudo_label
-from mmscribble.utils.visualize import load_segmentor
+from mmscribble.models.utils.spml_stage2_label import spml_item_label
+
+# The stage-1 training images, loaded whole: no augmentation (A.4).
+PIPELINE = [
+    dict(type='LoadScribbleImageFromFile'),
+    dict(type='LoadScribbleAnnotations', with_valid_mask=False),
+    dict(type='PackScribbleInputs', check_alignment=False),
+]
 
 
 def parse_args(argv=None):
@@ -67,52 +71,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _dataset(cfg):
-    ds = cfg.train_dataloader.dataset.copy()
-    ds.pipeline = [
-        dict(type='LoadScribbleImageFromFile'),
-        dict(type='LoadScribbleAnnotations', with_valid_mask=False),
-        dict(type='PackScribbleInputs', check_alignment=False),
-    ]
-    return DATASETS.build(ds)
-
-
-@torch.no_grad()
-def pseudo_label_one(model,
-                     item,
-                     num_classes,
-                     gamma,
-                     beta,
-                     steps,
-                     walk_stride=1,
-                     keep_scribbles=False) -> np.ndarray:
-    """The ``(H, W)`` uint8 pseudo-label of one dataset item."""
-    data = model.data_preprocessor(pseudo_collate([item]), False)
-    sample = data['data_samples'][0]
-    emb, logits = model.decode_head.forward_embedding(
-        model.extract_feat(data['inputs']))
-    if walk_stride > 1:
-        emb = F.normalize(
-            F.avg_pool2d(emb, walk_stride, ceil_mode=True), dim=1)
-        logits = F.avg_pool2d(logits, walk_stride, ceil_mode=True)
-    tags = torch.zeros(1, num_classes, dtype=torch.bool, device=emb.device)
-    ids = sample.metainfo.get('img_tags', [])
-    if len(ids):
-        tags[0, torch.as_tensor(ids, device=emb.device)] = True
-    refined, _ = spml_pseudo_label(emb, logits, tags, gamma, beta, steps)
-    h, w = sample.metainfo['ori_shape'][:2]
-    scores = F.interpolate(
-        refined,
-        size=data['inputs'].shape[-2:],
-        mode='bilinear',
-        align_corners=False)
-    label = scores[0, :, :h, :w].argmax(0)
-    if keep_scribbles:
-        scribble = sample.gt_sem_seg.data[0, :h, :w].to(label.device)
-        label = torch.where(scribble < num_classes, scribble, label)
-    return label.to(torch.uint8).cpu().numpy()
-
-
 def main(argv=None):
     args = parse_args(argv)
     model = load_segmentor(
@@ -121,19 +79,18 @@ def main(argv=None):
         args.device,
         args.cfg_options,
         head_type=SPMLHead)
-    from mmengine.config import Config
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    dataset = _dataset(cfg)
+    dataset = build_split_dataset(cfg, 'train', pipeline=PIPELINE)
     os.makedirs(args.out, exist_ok=True)
     n = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     num_classes = model.decode_head.num_classes
     for i in tqdm(range(n), desc='SPML pseudo-labels', unit='img'):
         item = dataset[i]
-        label = pseudo_label_one(model, item, num_classes, args.gamma,
-                                 args.beta, args.steps, args.walk_stride,
-                                 args.keep_scribbles)
+        label = spml_item_label(model, item, num_classes, args.gamma,
+                                args.beta, args.steps, args.walk_stride,
+                                args.keep_scribbles)
         stem = osp.splitext(
             osp.basename(item['data_samples'].metainfo['img_path']))[0]
         Image.fromarray(label).save(osp.join(args.out, stem + '.png'))

@@ -1,6 +1,9 @@
 """tools/analysis_tools/blpseg_visualize.py on a tiny BLPSeg model."""
-import importlib.util
+import os
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -8,6 +11,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmscribble.models.losses.blp_loss import blp_modulating_factor
+from mmscribble.visualization.blpseg_maps import (blpseg_maps, config_gamma,
+                                                  load_blpseg)
+from mmscribble.visualization.drawing import load_image
 from mmscribble.datasets.transforms.loading import read_label_png
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -20,14 +27,13 @@ BASELINE_CFG = osp.join(
 IMG = 'JPEGImages/2007_000032.jpg'  # 281 x 500
 SCRIBBLE = 'pascal_2012_scribble/2007_000032.png'
 
+TOOL = osp.join(ROOT, 'tools/analysis_tools/blpseg_visualize.py')
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_blpseg_visualize',
-        osp.join(ROOT, 'tools/analysis_tools/blpseg_visualize.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+def run_tool(argv):
+    """Run the script with ``argv`` as its command line."""
+    with mock.patch.object(sys, 'argv', [TOOL] + [str(a) for a in argv]):
+        runpy.run_path(TOOL, run_name='__main__')
 
 
 def shrink(cfg):
@@ -47,17 +53,17 @@ def tiny_checkpoint(random_checkpoint):
 
 
 def test_writes_the_three_maps(tiny_checkpoint, voc_fixture, tmp_path, capsys):
-    tool = load_tool()
     cfg_path, ckpt = tiny_checkpoint
     out = str(tmp_path / 'vis')
-    written = tool.main([
+    run_tool([
         cfg_path, ckpt,
         osp.join(voc_fixture, IMG), '--out-dir', out, '--long-side', '64'
     ])
-    assert [osp.basename(p) for p in written] == [
-        '2007_000032_annot_prob.png', '2007_000032_seg_prob.png',
-        '2007_000032_blp_loss.png'
+    assert sorted(os.listdir(out)) == [
+        '2007_000032_annot_prob.png', '2007_000032_blp_loss.png',
+        '2007_000032_seg_prob.png'
     ]
+    written = [osp.join(out, n) for n in os.listdir(out)]
     for path in written:
         assert cv2.imread(path).shape == (36, 64, 3)
     text = capsys.readouterr().out
@@ -66,15 +72,15 @@ def test_writes_the_three_maps(tiny_checkpoint, voc_fixture, tmp_path, capsys):
 
 def test_scribble_gives_the_self_training_target(tiny_checkpoint, voc_fixture,
                                                  tmp_path, capsys):
-    tool = load_tool()
     cfg_path, ckpt = tiny_checkpoint
-    written = tool.main([
+    run_tool([
         cfg_path, ckpt,
         osp.join(voc_fixture, IMG), '--out-dir',
         str(tmp_path), '--scribble',
         osp.join(voc_fixture, SCRIBBLE), '--threshold', '1.0'
     ])
-    assert cv2.imread(written[2]).shape == (281, 500, 3)
+    assert cv2.imread(str(tmp_path /
+                          '2007_000032_blp_loss.png')).shape == (281, 500, 3)
     # With threshold 1 no prediction qualifies: the scribbles only.
     scribble = read_label_png(osp.join(voc_fixture, SCRIBBLE))
     covered = (scribble != 255).mean()
@@ -82,10 +88,9 @@ def test_scribble_gives_the_self_training_target(tiny_checkpoint, voc_fixture,
 
 
 def test_visualize_values(tiny_checkpoint, voc_fixture):
-    tool = load_tool()
-    model = tool.build_model(*tiny_checkpoint, device='cpu')
-    img = tool.load_image(osp.join(voc_fixture, IMG), 64)
-    res = tool.visualize(model, img)
+    model = load_blpseg(*tiny_checkpoint, device='cpu')
+    img = load_image(osp.join(voc_fixture, IMG), 64)
+    res = blpseg_maps(model, img)
     for key in ('annot_prob', 'seg_prob', 'blp_weight'):
         assert res[key].shape == (36, 64)
         assert 0 <= res[key].min() and res[key].max() <= 1
@@ -94,66 +99,62 @@ def test_visualize_values(tiny_checkpoint, voc_fixture):
     # turns every factor into 1.
     assert (res['target'] != 255).all()
     assert (res['blp_weight'] > 0).all()
-    ones = tool.visualize(model, img, gamma=0.0)['blp_weight']
+    ones = blpseg_maps(model, img, gamma=0.0)['blp_weight']
     np.testing.assert_allclose(ones, 1.0)
     # With scribbles and threshold 1: factors on scribble pixels only.
     scribble = np.full((36, 64), 255, np.uint8)
     scribble[10:12, 5:40] = 15
-    res = tool.visualize(model, img, scribble=scribble, threshold=1.0)
+    res = blpseg_maps(model, img, scribble=scribble, threshold=1.0)
     np.testing.assert_array_equal(res['target'], scribble)
     assert (res['blp_weight'][scribble == 255] == 0).all()
     assert (res['blp_weight'][scribble != 255] > 0).all()
     with pytest.raises(ValueError, match='scribble'):
-        tool.visualize(model, img, scribble=scribble[:10])
+        blpseg_maps(model, img, scribble=scribble[:10])
 
 
 def test_modulating_factor_by_hand():
-    tool = load_tool()
     seg = torch.tensor([[[0.8, 0.3]], [[0.2, 0.7]]])  # (K=2, 1, 2)
     scrib = torch.tensor([[[0.5, 0.1]], [[0.25, 0.3]], [[0.25, 0.6]]])
-    factor = tool.modulating_factor(
+    factor = blp_modulating_factor(
         seg, scrib, torch.tensor([[0, 255]]), gamma=2.0)
     torch.testing.assert_close(factor, torch.tensor([[0.36, 0.0]]))
-    factor = tool.modulating_factor(
+    factor = blp_modulating_factor(
         seg, scrib, torch.tensor([[1, 1]]), gamma=2.0)
     torch.testing.assert_close(factor, torch.tensor([[0.9025, 0.6241]]))
     with pytest.raises(ValueError, match='scrib_prob'):
-        tool.modulating_factor(seg, seg, torch.tensor([[0, 0]]), 2.0)
+        blp_modulating_factor(seg, seg, torch.tensor([[0, 0]]), 2.0)
     with pytest.raises(ValueError, match='label'):
-        tool.modulating_factor(seg, scrib, torch.tensor([[2, 0]]), 2.0)
+        blp_modulating_factor(seg, scrib, torch.tensor([[2, 0]]), 2.0)
     with pytest.raises(ValueError, match='gamma'):
-        tool.modulating_factor(seg, scrib, torch.tensor([[0, 0]]), -1.0)
+        blp_modulating_factor(seg, scrib, torch.tensor([[0, 0]]), -1.0)
 
 
 def test_gamma_comes_from_the_config(tiny_checkpoint):
-    tool = load_tool()
-    model = tool.build_model(*tiny_checkpoint, device='cpu')
-    assert tool.config_gamma(model.decode_head) == 2.0
-    model = tool.build_model(
+    model = load_blpseg(*tiny_checkpoint, device='cpu')
+    assert config_gamma(model.decode_head) == 2.0
+    model = load_blpseg(
         *tiny_checkpoint,
         device='cpu',
         cfg_options={
             'model.decode_head.loss_decode': dict(type='BLPLoss', gamma=3.0)
         })
-    assert tool.config_gamma(model.decode_head) == 3.0
+    assert config_gamma(model.decode_head) == 3.0
 
 
 def test_rejects_bad_inputs(tiny_checkpoint, voc_fixture, tmp_path):
-    tool = load_tool()
     cfg = shrink(Config.fromfile(BASELINE_CFG))
     cfg.model.auxiliary_head = None
     cfg_path = str(tmp_path / 'upernet.py')
     cfg.dump(cfg_path)
     with pytest.raises(TypeError, match='BLPSegHead'):
-        tool.build_model(cfg_path, 'unused.pth', 'cpu')
+        load_blpseg(cfg_path, 'unused.pth', 'cpu')
     img = osp.join(voc_fixture, IMG)
     with pytest.raises(SystemExit):
-        tool.parse_args(
-            ['c', 'k', img, '--out-dir', 'o', '--threshold', '0.5'])
+        run_tool(['c', 'k', img, '--out-dir', 'o', '--threshold', '0.5'])
     bad = str(tmp_path / 'small.png')
     cv2.imwrite(bad, np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError, match='--scribble'):
-        tool.main([
+        run_tool([
             *tiny_checkpoint, img, '--out-dir',
             str(tmp_path), '--scribble', bad
         ])

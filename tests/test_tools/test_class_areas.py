@@ -1,13 +1,16 @@
 """tools/analysis_tools/class_areas.py against a direct count."""
-import importlib.util
 import json
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from mmscribble.evaluation.checkpoint_scores import class_areas, test_split
 from mmscribble.datasets.transforms.loading import read_label_png
 from mmscribble.utils.visualize import load_segmentor
 
@@ -16,14 +19,13 @@ DEMO = osp.join(
     ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-'
     '96x96.py')
 
+TOOL = osp.join(ROOT, 'tools/analysis_tools/class_areas.py')
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_class_areas',
-        osp.join(ROOT, 'tools/analysis_tools/class_areas.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+def run_tool(argv):
+    """Run the script with ``argv`` as its command line."""
+    with mock.patch.object(sys, 'argv', [TOOL] + [str(a) for a in argv]):
+        runpy.run_path(TOOL, run_name='__main__')
 
 
 @pytest.fixture
@@ -35,12 +37,12 @@ def demo(random_checkpoint, synthetic_root):
 
 def test_areas_iou_and_leak_equal_a_direct_count(demo, synthetic_root,
                                                  tmp_path, capsys):
-    tool = load_tool()
     cfg_path, ckpt = demo
-    out = tool.main([
+    run_tool([
         cfg_path, ckpt, '--limit', '3', '--out',
         str(tmp_path / 'areas.json')
     ])
+    out = class_areas(cfg_path, [ckpt], limit=3)
     assert out['images'] == 3
     assert out['classes'] == ['background', 'disc', 'box', 'triangle']
     (label, run), = out['runs'].items()
@@ -48,7 +50,7 @@ def test_areas_iou_and_leak_equal_a_direct_count(demo, synthetic_root,
     # the reference: the same predictions, counted pixel by pixel
     model = load_segmentor(cfg_path, ckpt, 'cpu')
     cfg = Config.fromfile(cfg_path)
-    dataset, _ = tool.test_split(cfg)
+    dataset, _ = test_split(cfg)
     preds, gts = [], []
     for i in range(3):
         sample = model.test_step(pseudo_collate([dataset[i]]))[0]
@@ -76,14 +78,13 @@ def test_areas_iou_and_leak_equal_a_direct_count(demo, synthetic_root,
 
 
 def test_one_row_per_checkpoint_and_bad_input(demo, tmp_path):
-    tool = load_tool()
     cfg_path, ckpt = demo
-    out = tool.main([cfg_path, ckpt, ckpt, '--limit', '1'])
+    out = class_areas(cfg_path, [ckpt, ckpt], limit=1)
     a, b = out['runs'].values()  # the same file twice: two rows, equal
     assert a['iou'] == pytest.approx(b['iou'], nan_ok=True)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        tool.main([cfg_path, str(tmp_path / 'missing.pth')])
+        run_tool([cfg_path, str(tmp_path / 'missing.pth')])
     with pytest.raises(ValueError, match='--background 7'):
-        tool.main([cfg_path, ckpt, '--limit', '1', '--background', '7'])
+        run_tool([cfg_path, ckpt, '--limit', '1', '--background', '7'])
     with pytest.raises(ValueError, match='--limit'):
-        tool.main([cfg_path, ckpt, '--limit', '0'])
+        run_tool([cfg_path, ckpt, '--limit', '0'])

@@ -1,12 +1,18 @@
 """tools/analysis_tools/self_training_quality.py on a random BLPSeg model."""
-import importlib.util
+import json
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from mmscribble.evaluation.checkpoint_scores import test_split
+from mmscribble.evaluation.self_training_quality import \
+    self_training_quality
 from mmscribble.utils.visualize import load_segmentor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -17,14 +23,13 @@ DEMO = osp.join(
     ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-'
     '96x96.py')
 
+TOOL = osp.join(ROOT, 'tools/analysis_tools/self_training_quality.py')
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_self_training_quality',
-        osp.join(ROOT, 'tools/analysis_tools/self_training_quality.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+def run_tool(argv):
+    """Run the script with ``argv`` as its command line."""
+    with mock.patch.object(sys, 'argv', [TOOL] + [str(a) for a in argv]):
+        runpy.run_path(TOOL, run_name='__main__')
 
 
 @pytest.fixture
@@ -39,18 +44,21 @@ def blpseg(random_checkpoint, synthetic_root):
 
 
 def test_rules_against_the_model_s_own_inference(blpseg, tmp_path, capsys):
-    tool = load_tool()
     cfg_path, ckpt = blpseg
-    out = tool.main([
+    run_tool([
         cfg_path, ckpt, '--limit', '2', '--threshold', '0.3', '--portions',
         '0.2', '1', '--out',
         str(tmp_path / 'st.json')
     ])
+    out = self_training_quality(cfg_path, [ckpt], 0.3, (0.2, 1), limit=2)
+    with open(tmp_path / 'st.json') as f:
+        written = json.load(f)
+    assert written['runs'].keys() == out['runs'].keys()
     (label, run), = out['runs'].items()
     assert run['threshold'] == 0.3
     # the plain prediction, pixel by pixel, as tools/test.py makes it
     model = load_segmentor(cfg_path, ckpt, 'cpu')
-    dataset, _ = tool._areas.test_split(Config.fromfile(cfg_path), 2)
+    dataset, _ = test_split(Config.fromfile(cfg_path), 2)
     right = total = 0
     for i in range(2):
         sample = model.test_step(pseudo_collate([dataset[i]]))[0]
@@ -73,14 +81,13 @@ def test_rules_against_the_model_s_own_inference(blpseg, tmp_path, capsys):
 
 
 def test_bad_input(blpseg, random_checkpoint, tmp_path):
-    tool = load_tool()
     cfg_path, ckpt = blpseg
     with pytest.raises(FileNotFoundError, match='nothere.pth'):
-        tool.main([cfg_path, str(tmp_path / 'nothere.pth')])
+        run_tool([cfg_path, str(tmp_path / 'nothere.pth')])
     with pytest.raises(ValueError, match='--portions'):
-        tool.main([cfg_path, ckpt, '--portions', '0'])
+        run_tool([cfg_path, ckpt, '--portions', '0'])
     with pytest.raises(ValueError, match='--threshold'):
-        tool.main([cfg_path, ckpt, '--threshold', '1.5'])
+        run_tool([cfg_path, ckpt, '--threshold', '1.5'])
     # a config without a BLPSeg head is refused before scoring
     with pytest.raises(TypeError, match='BLPSegHead'):
-        tool.main([DEMO, ckpt, '--limit', '1'])
+        run_tool([DEMO, ckpt, '--limit', '1'])

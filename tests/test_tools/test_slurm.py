@@ -3,9 +3,9 @@
 The stand-in is first on the PATH and records its argv (NUL-separated, so
 an argument with spaces stays one) and PYTHONPATH; the recorded python
 command is then parsed by the real tools/train.py / tools/test.py."""
-import importlib.util
 import os
 import os.path as osp
+import runpy
 import stat
 import subprocess
 import sys
@@ -20,8 +20,8 @@ printf '%s' "$PYTHONPATH" > "$SRUN_RECORD.pythonpath"
 exit "${SRUN_RC:-0}"
 """
 
-SRUN_KNOBS = ('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS',
-              'PYTHON', 'SRUN_RC')
+SRUN_KNOBS = ('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS', 'PYTHON',
+              'SRUN_RC')
 
 
 def run_script(tmp_path, script, args, **knobs):
@@ -38,12 +38,13 @@ def run_script(tmp_path, script, args, **knobs):
         PATH=f'{bindir}{os.pathsep}{os.environ["PATH"]}',
         SRUN_RECORD=str(record),
         **knobs)
-    proc = subprocess.run(['bash', f'tools/{script}'] + args,
-                          cwd=ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        ['bash', f'tools/{script}'] + args,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60)
     if not record.exists():
         return proc, None
     argv = record.read_text().split('\0')
@@ -53,16 +54,16 @@ def run_script(tmp_path, script, args, **knobs):
 
 def parse_with(tool, argv, monkeypatch):
     """Parse the python command srun would run with the tool's parser."""
-    spec = importlib.util.spec_from_file_location(
-        f'mmscribble_tools_{tool}', osp.join(ROOT, 'tools', f'{tool}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Another run name than __main__: the script defines, and does not run.
+    module = runpy.run_path(
+        osp.join(ROOT, 'tools', f'{tool}.py'),
+        run_name=f'mmscribble_tools_{tool}')
     script = argv.index('-u') + 1
     assert argv[script] == f'tools/{tool}.py'
     # parse_args sets LOCAL_RANK when it is missing; keep it test-local.
     monkeypatch.setenv('LOCAL_RANK', '0')
     monkeypatch.setattr(sys, 'argv', argv[script:])
-    return module.parse_args()
+    return module['parse_args']()
 
 
 def test_slurm_train_passes_everything_to_srun(tmp_path, monkeypatch):
@@ -70,8 +71,8 @@ def test_slurm_train_passes_everything_to_srun(tmp_path, monkeypatch):
         tmp_path,
         'slurm_train.sh', [
             'gpu-part', 'urss-voc', 'configs/urss/urss_r101.py',
-            'work dirs/urss', '--resume', '--cfg-options',
-            'randomness.seed=3', 'train_dataloader.batch_size=4'
+            'work dirs/urss', '--resume', '--cfg-options', 'randomness.seed=3',
+            'train_dataloader.batch_size=4'
         ],
         GPUS='16',
         GPUS_PER_NODE='8',
@@ -80,12 +81,12 @@ def test_slurm_train_passes_everything_to_srun(tmp_path, monkeypatch):
         PYTHON='python3')
     assert proc.returncode == 0, proc.stderr
     assert argv == [
-        '-p', 'gpu-part', '--job-name=urss-voc', '--gres=gpu:8',
-        '--ntasks=16', '--ntasks-per-node=8', '--cpus-per-task=3',
-        '--kill-on-bad-exit=1', '--quotatype=auto', '--time=2:00:00',
-        'python3', '-u', 'tools/train.py', 'configs/urss/urss_r101.py',
-        '--launcher=slurm', '--work-dir=work dirs/urss', '--resume',
-        '--cfg-options', 'randomness.seed=3', 'train_dataloader.batch_size=4'
+        '-p', 'gpu-part', '--job-name=urss-voc', '--gres=gpu:8', '--ntasks=16',
+        '--ntasks-per-node=8', '--cpus-per-task=3', '--kill-on-bad-exit=1',
+        '--quotatype=auto', '--time=2:00:00', 'python3', '-u',
+        'tools/train.py', 'configs/urss/urss_r101.py', '--launcher=slurm',
+        '--work-dir=work dirs/urss', '--resume', '--cfg-options',
+        'randomness.seed=3', 'train_dataloader.batch_size=4'
     ]
     # The repository is on the PYTHONPATH of every task (mmscribble and
     # the configs' custom_imports resolve without an install).
@@ -111,8 +112,7 @@ def test_slurm_train_defaults_and_mmseg_1x_form(tmp_path, monkeypatch):
     assert argv == [
         '-p', 'dev', '--job-name=pce', '--gres=gpu:4', '--ntasks=4',
         '--ntasks-per-node=4', '--cpus-per-task=5', '--kill-on-bad-exit=1',
-        'python', '-u', 'tools/train.py', 'cfg.py', '--launcher=slurm',
-        '--amp'
+        'python', '-u', 'tools/train.py', 'cfg.py', '--launcher=slurm', '--amp'
     ]
     args = parse_with('train', argv, monkeypatch)
     assert args.launcher == 'slurm' and args.amp and args.work_dir is None
@@ -125,8 +125,8 @@ def test_slurm_test_passes_everything_to_srun(tmp_path, monkeypatch):
     proc, argv = run_script(
         tmp_path,
         'slurm_test.sh', [
-            'gpu-part', 'eval', 'cfg.py', 'work/iter_80000.pth',
-            '--work-dir', 'work', '--out', 'pred dir', '--tta'
+            'gpu-part', 'eval', 'cfg.py', 'work/iter_80000.pth', '--work-dir',
+            'work', '--out', 'pred dir', '--tta'
         ],
         GPUS='2',
         GPUS_PER_NODE='2',
@@ -136,8 +136,7 @@ def test_slurm_test_passes_everything_to_srun(tmp_path, monkeypatch):
         '-p', 'gpu-part', '--job-name=eval', '--gres=gpu:2', '--ntasks=2',
         '--ntasks-per-node=2', '--cpus-per-task=4', '--kill-on-bad-exit=1',
         'python', '-u', 'tools/test.py', 'cfg.py', 'work/iter_80000.pth',
-        '--launcher=slurm', '--work-dir', 'work', '--out', 'pred dir',
-        '--tta'
+        '--launcher=slurm', '--work-dir', 'work', '--out', 'pred dir', '--tta'
     ]
     args = parse_with('test', argv, monkeypatch)
     assert (args.config, args.checkpoint) == ('cfg.py', 'work/iter_80000.pth')

@@ -1,7 +1,9 @@
 """tools/analysis_tools/softsl_label_quality.py: argmax of the soft
 pseudo-labels and of the prediction, scored on dense ground truth."""
-import importlib.util
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import mmcv
 import numpy as np
@@ -9,6 +11,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmscribble.evaluation.softsl_label_quality import softsl_label_quality
+from mmscribble.visualization.softsl_maps import softsl_maps
 from mmscribble.datasets.transforms.loading import read_label_png
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -16,14 +20,13 @@ CFG = osp.join(
     ROOT, 'configs/softsl/softsl_deeplabv3plus_mobilenet-v2-d8_1xb12-53k_'
     'voc12aug-scribble-512x512.py')
 
+TOOL = osp.join(ROOT, 'tools/analysis_tools/softsl_label_quality.py')
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_softsl_label_quality',
-        osp.join(ROOT, 'tools/analysis_tools/softsl_label_quality.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+def run_tool(argv):
+    """Run the script with ``argv`` as its command line."""
+    with mock.patch.object(sys, 'argv', [TOOL] + [str(a) for a in argv]):
+        runpy.run_path(TOOL, run_name='__main__')
 
 
 @pytest.fixture
@@ -45,11 +48,10 @@ def dirs(voc):
 def test_scores_equal_a_direct_count(checkpoint, voc_fixture, capsys):
     # The pooled IoU / Dice and the changed-pixel shares, recomputed here
     # from the two label maps of each image.
-    tool = load_tool()
-    out = tool.main([
-        *checkpoint, *dirs(voc_fixture), '--scribble-dir',
-        osp.join(voc_fixture, 'pascal_2012_scribble')
-    ])
+    img_dir, gt_dir = dirs(voc_fixture)
+    scrib_dir = osp.join(voc_fixture, 'pascal_2012_scribble')
+    run_tool([*checkpoint, img_dir, gt_dir, '--scribble-dir', scrib_dir])
+    out = softsl_label_quality(*checkpoint, img_dir, gt_dir, scrib_dir)
     from mmscribble.utils.visualize import load_segmentor
     model = load_segmentor(*checkpoint, 'cpu')
     k = 21
@@ -64,7 +66,7 @@ def test_scores_equal_a_direct_count(checkpoint, voc_fixture, capsys):
         scrib = read_label_png(
             osp.join(voc_fixture, 'pascal_2012_scribble', stem + '.png'))
         with torch.no_grad():
-            res = tool.visualize(model, img, scrib)
+            res = softsl_maps(model, img, scrib)
         maps = dict(sigma=res['pred'], y=res['y'].argmax(0))
         valid = gt != 255
         for n, m in maps.items():
@@ -98,9 +100,8 @@ def test_dense_labels_as_scribbles_make_y_the_ground_truth(
     # Every labeled pixel pinned: argmax y is the ground truth there, so
     # y scores 100% on every class the images hold; the prediction of a
     # random network does not.
-    tool = load_tool()
     img_dir, gt_dir = dirs(voc_fixture)
-    out = tool.main([*checkpoint, img_dir, gt_dir, '--scribble-dir', gt_dir])
+    out = softsl_label_quality(*checkpoint, img_dir, gt_dir, gt_dir)
     present = ~np.isnan(out['y']['iou'])
     assert set(np.flatnonzero(present)) == {0, 1, 15}  # bg, plane, person
     np.testing.assert_array_equal(out['y']['iou'][present], 1.0)
@@ -110,10 +111,11 @@ def test_dense_labels_as_scribbles_make_y_the_ground_truth(
 
 
 def test_without_scribbles_and_limit(checkpoint, voc_fixture, capsys):
-    tool = load_tool()
-    out = tool.main([
+    run_tool([
         *checkpoint, *dirs(voc_fixture), '--limit', '1', '--num-classes', '21'
     ])
+    out = softsl_label_quality(
+        *checkpoint, *dirs(voc_fixture), num_classes=21, limit=1)
     assert out['images'] == 1
     gt = read_label_png(
         osp.join(voc_fixture, 'SegmentationClass', '2007_000032.png'))
@@ -122,16 +124,15 @@ def test_without_scribbles_and_limit(checkpoint, voc_fixture, capsys):
 
 
 def test_bad_folders_name_the_file(checkpoint, voc_fixture, tmp_path):
-    tool = load_tool()
     img_dir, gt_dir = dirs(voc_fixture)
     with pytest.raises(FileNotFoundError, match="gt_dir '/nope'"):
-        tool.main([*checkpoint, img_dir, '/nope'])
+        run_tool([*checkpoint, img_dir, '/nope'])
     # an image without its ground truth
     (tmp_path / 'gt').mkdir()
     with pytest.raises(FileNotFoundError, match='2007_000032.png'):
-        tool.main([*checkpoint, img_dir, str(tmp_path / 'gt')])
+        run_tool([*checkpoint, img_dir, str(tmp_path / 'gt')])
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='no image'):
-        tool.main([*checkpoint, str(tmp_path / 'empty'), gt_dir])
+        run_tool([*checkpoint, str(tmp_path / 'empty'), gt_dir])
     with pytest.raises(ValueError, match='--limit'):
-        tool.main([*checkpoint, img_dir, gt_dir, '--limit', '0'])
+        run_tool([*checkpoint, img_dir, gt_dir, '--limit', '0'])

@@ -1,6 +1,9 @@
 """tools/analysis_tools/spml_visualize.py on a fixture image, tiny model."""
-import importlib.util
+import os
 import os.path as osp
+import runpy
+import sys
+from unittest import mock
 
 import numpy as np
 import torch
@@ -9,6 +12,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from PIL import Image
+
+from mmscribble.visualization.palette import pca_colours
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
@@ -20,14 +25,13 @@ TINY = {
     'model.decode_head.channels': 16,
 }
 
+TOOL = osp.join(ROOT, 'tools/analysis_tools/spml_visualize.py')
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        '_tool_spml_vis',
-        osp.join(ROOT, 'tools/analysis_tools/spml_visualize.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+
+def run_tool(argv):
+    """Run the script with ``argv`` as its command line."""
+    with mock.patch.object(sys, 'argv', [TOOL] + [str(a) for a in argv]):
+        runpy.run_path(TOOL, run_name='__main__')
 
 
 def test_four_panels_per_image(voc_fixture, tmp_path):
@@ -40,15 +44,16 @@ def test_four_panels_per_image(voc_fixture, tmp_path):
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     img = osp.join(voc_fixture, 'JPEGImages', '2007_000032.jpg')
     opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
-    written = _tool().main([
+    out = tmp_path / 'vis'
+    run_tool([
         CONFIG,
         str(ckpt), img, '--out-dir',
-        str(tmp_path / 'vis'), '--device', 'cpu', '--long-side', '200',
-        '--walk-stride', '2', '--scribbles',
+        str(out), '--device', 'cpu', '--long-side', '200', '--walk-stride',
+        '2', '--scribbles',
         osp.join(voc_fixture, 'pascal_2012_scribble'), '--cfg-options'
     ] + opts)
-    assert len(written) == 1
-    panel = np.array(Image.open(written[0]))
+    assert os.listdir(out) == ['2007_000032_spml.png']
+    panel = np.array(Image.open(out / '2007_000032_spml.png'))
     # 500 x 281 rescaled to 200 x 112: four 200-wide panels, 2-pixel gaps.
     assert panel.shape == (112, 4 * 200 + 3 * 2, 3)
     # The k-means panel has several colours, the PCA panel is not flat.
@@ -58,11 +63,10 @@ def test_four_panels_per_image(voc_fixture, tmp_path):
 
 
 def test_pca_colours_of_a_two_direction_embedding():
-    tool = _tool()
     emb = torch.zeros(4, 2, 3)
     emb[0, :, :] = 1
     emb[1, 1, :] = 1
-    rgb = tool.pca_colours(emb)
+    rgb = pca_colours(emb)
     assert rgb.shape == (2, 3, 3)
     assert (rgb[0] == rgb[0, 0]).all() and (rgb[1] == rgb[1, 0]).all()
     assert not (rgb[0, 0] == rgb[1, 0]).all()

@@ -31,22 +31,15 @@ import argparse
 import os
 import os.path as osp
 
-import mmcv
-import numpy as np
-import torch
-
+from mmscribble.apis.inference import load_segmentor
 from mmscribble.datasets.transforms.distance_maps import (pseudo_distance_map,
                                                           scribble_distance_map
                                                           )
 from mmscribble.datasets.transforms.loading import read_label_png
-from mmscribble.utils.visualize import jet, overlay, save_rgb
-
-# VOC's palette; other datasets' class ids wrap around it.
-_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128],
-            [128, 0, 128], [0, 128, 128], [128, 128, 128], [64, 0, 0],
-            [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128],
-            [192, 0, 128], [64, 128, 128], [192, 128, 128], [0, 64, 0],
-            [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
+from mmscribble.visualization.cdsp_maps import del_weight, lorm_affinity
+from mmscribble.visualization.drawing import (jet, load_image, overlay,
+                                              save_rgb)
+from mmscribble.visualization.palette import wrapped_palette
 
 
 def parse_args(argv=None):
@@ -74,46 +67,9 @@ def parse_args(argv=None):
     return args
 
 
-def _palette(label):
-    return [_PALETTE[i % len(_PALETTE)] for i in range(256)]
-
-
-def del_weight(ds: np.ndarray, dc: np.ndarray) -> np.ndarray:
-    """``d_s / N_s + d_c / N_c`` (uint8 ``255 d`` maps in), max-scaled."""
-    w = np.zeros(ds.shape)
-    for d in (ds.astype(np.float64) / 255, dc.astype(np.float64) / 255):
-        n = np.count_nonzero(d)
-        if n:
-            w += d / n
-    return w / w.max() if w.max() > 0 else w
-
-
-def lorm_affinity(model, img_bgr: np.ndarray, pixel) -> np.ndarray:
-    """The LoRM row ``A'_i`` of ``pixel``'s cell, ``(h, w)`` in [0, 1]."""
-    from mmscribble.models.layers.lorm import lorm_affinity_dense
-    head = model.decode_head
-    if getattr(head, 'lorm', None) is None:
-        raise TypeError('the model has no LoRM (decode_head.lorm is None)')
-    device = next(model.parameters()).device
-    inputs = torch.from_numpy(
-        np.ascontiguousarray(img_bgr.transpose(2, 0, 1))).float()
-    data = model.data_preprocessor(dict(inputs=[inputs]), False)
-    with torch.no_grad():
-        feat = model.extract_feat(
-            data['inputs'].to(device))[head.lorm_in_index]
-        a = lorm_affinity_dense(head.lorm.query(feat), head.lorm.key(feat))
-    h, w = feat.shape[-2:]
-    stride = -(-img_bgr.shape[0] // h)
-    i = min(pixel[0] // stride, h - 1) * w + min(pixel[1] // stride, w - 1)
-    row = a[0, i].view(h, w).cpu().numpy()
-    return row / row.max()
-
-
 def main(argv=None):
     args = parse_args(argv)
-    img = mmcv.imread(args.img)
-    if img is None:
-        raise ValueError(f'cannot decode image {args.img}')
+    img = load_image(args.img, 0)
     scribble = read_label_png(args.scribble)
     pseudo = read_label_png(args.pseudo)
     for name, lab in (('scribble', scribble), ('pseudo', pseudo)):
@@ -124,14 +80,15 @@ def main(argv=None):
     stem = osp.splitext(osp.basename(args.img))[0]
     rgb = img[..., ::-1]
     written = []
+    palette = wrapped_palette()  # VOC's; other ids wrap around it
 
     def save(name, picture):
         path = osp.join(args.out_dir, f'{stem}_{name}.png')
         save_rgb(path, picture)
         written.append(path)
 
-    save('scribble', overlay(rgb, scribble, _palette(scribble), 0.8))
-    save('pseudo', overlay(rgb, pseudo, _palette(pseudo), 0.6))
+    save('scribble', overlay(rgb, scribble, palette, 0.8))
+    save('pseudo', overlay(rgb, pseudo, palette, 0.6))
     many = len(args.lam_s) > 1 or len(args.lam_c) > 1
     for lam in args.lam_s:
         ds = scribble_distance_map(scribble, lam)
@@ -144,7 +101,6 @@ def main(argv=None):
         pseudo_distance_map(pseudo, args.lam_c[0]))
     save('del_weight', jet(weight)[..., ::-1])
     if args.config:
-        from mmscribble.utils.visualize import load_segmentor
         model = load_segmentor(args.config, args.checkpoint, args.device)
         y, x = args.pixel or (img.shape[0] // 2, img.shape[1] // 2)
         row = lorm_affinity(model, img, (y, x))

@@ -27,18 +27,10 @@ Example (the URSS diagnostic on fully shrunk MSCMR scribbles)::
         work_dirs/mscmr_table/urss-trace-shrink1.0/seed0/iter_{60,120,180,240}.pth
 """
 import argparse
-import json
-import os.path as osp
 
-import numpy as np
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 
-from mmscribble.evaluation.confusion import (class_scores, confusion_matrix,
-                                             row_shares)
-from mmscribble.utils.visualize import load_segmentor
+from mmscribble.evaluation.checkpoint_scores import class_areas, write_json
 
 
 def parse_args(argv=None):
@@ -65,107 +57,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def checked_config(args) -> Config:
-    """The config with ``--cfg-options`` applied, after checking
-    ``--limit`` and that every checkpoint file exists (before any model is
-    built)."""
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f'--limit must be >= 1, got {args.limit}')
-    for ckpt in args.checkpoints:
-        if not osp.isfile(ckpt):
-            raise FileNotFoundError(f'checkpoint not found: {ckpt}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
-
-
-def label_of(checkpoint: str, taken=()) -> str:
-    """The file and its two parent folders, e.g.
-    ``urss-trace-shrink1.0/seed0/iter_60.pth`` for a table run; a label
-    already in ``taken`` gets `` (n)``, n = ``len(taken) + 1``."""
-    parts = osp.abspath(checkpoint).split(osp.sep)
-    label = '/'.join(p for p in parts[-3:] if p)
-    return f'{label} ({len(taken) + 1})' if label in taken else label
-
-
-def class_names(dataset, k: int) -> list:
-    """The dataset's class names, or ``'0' .. 'k-1'`` if it has fewer
-    than ``k``."""
-    names = list(dataset.metainfo.get('classes') or ())
-    return names[:k] if len(names) >= k else [str(c) for c in range(k)]
-
-
-def check_background(background: int, k: int) -> None:
-    if not 0 <= background < k:
-        raise ValueError(f'--background {background} is not a class id of '
-                         f'the model (0 .. {k - 1})')
-
-
-def write_json(path, out: dict) -> None:
-    if path:
-        with open(path, 'w') as f:
-            json.dump(out, f, indent=1)
-
-
-def test_split(cfg, limit=None):
-    """The config's test dataset (pipeline included) and the indices
-    scored."""
-    from mmseg.registry import DATASETS
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    n = len(dataset) if limit is None else min(limit, len(dataset))
-    if n == 0:
-        raise ValueError('the test split of the config has no image (check '
-                         'test_dataloader.dataset: data_root, ann_file, '
-                         'data_prefix)')
-    return dataset, range(n)
-
-
-@torch.no_grad()
-def pooled_confusion(model,
-                     dataset,
-                     indices,
-                     num_classes,
-                     ignore_index=255) -> np.ndarray:
-    """``(K, K + 1)`` confusion of ``model``'s predictions over ``indices``
-    of ``dataset``, each predicted as ``tools/test.py`` does (batch of
-    one, the model's ``test_step``: data preprocessor, inference mode of
-    its ``test_cfg``, prediction at the image's original size)."""
-    conf = np.zeros((num_classes, num_classes + 1), np.int64)
-    for i in indices:
-        sample = model.test_step(pseudo_collate([dataset[i]]))[0]
-        if 'gt_sem_seg' not in sample:
-            raise ValueError(f'{dataset.get_data_info(i)["img_path"]}: the '
-                             'test pipeline loads no ground truth')
-        pred = sample.pred_sem_seg.data[0].cpu().numpy()
-        gt = sample.gt_sem_seg.data[0].cpu().numpy()
-        conf += confusion_matrix(pred, gt, num_classes, ignore_index)
-    return conf
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = checked_config(args)
-    dataset, indices = test_split(cfg, args.limit)
-    rows = {}
-    for ckpt in args.checkpoints:
-        model = load_segmentor(args.config, ckpt, args.device,
-                               args.cfg_options)
-        k = model.decode_head.num_classes
-        check_background(args.background, k)
-        conf = pooled_confusion(model, dataset, indices, k,
-                                model.decode_head.ignore_index)
-        s = class_scores(conf)
-        rows[label_of(ckpt, rows)] = dict(
-            checkpoint=ckpt,
-            pred_area=s['pred_area'].tolist(),
-            gt_area=s['gt_area'].tolist(),
-            iou=s['iou'].tolist(),
-            from_bg=row_shares(conf, args.background).tolist())
-    names = class_names(dataset, k)
+    out = class_areas(args.config, args.checkpoints, args.background,
+                      args.limit, args.device, args.cfg_options)
+    rows, names = out['runs'], out['classes']
+    k = len(names)
     others = [c for c in range(k) if c != args.background]
-    print(f'{len(indices)} image(s) of the test split of {args.config}')
+    print(f'{out["images"]} image(s) of the test split of {args.config}')
     head = (['run'] + [f'{names[c]} area (%)' for c in range(k)] +
             [f'{names[c]} IoU (%)'
              for c in range(k)] + [f'{names[c]} from bg (%)' for c in others])
@@ -180,12 +79,6 @@ def main(argv=None) -> dict:
                  [f'{100 * v:.1f}' for v in r['iou']] +
                  [f'{100 * r["from_bg"][c]:.2f}' for c in others])
         print(f'| {label} | ' + ' | '.join(cells) + ' |')
-    out = dict(
-        config=args.config,
-        images=len(indices),
-        classes=names,
-        background=args.background,
-        runs=rows)
     write_json(args.out, out)
     return out
 

@@ -26,40 +26,11 @@ Example (MSCMR val, a checkpoint of the benchmark's ``softsl`` row)::
         data/mscmr/img_dir/val data/mscmr/ann_dir/val --num-classes 4
 """
 import argparse
-import importlib.util
-import os
-import os.path as osp
-from typing import Optional
 
-import mmcv
-import numpy as np
-import torch
-import torch.nn.functional as F
 from mmengine.config import DictAction
 
-from mmscribble.datasets.transforms.loading import read_label_png
-from mmscribble.evaluation.confusion import class_scores, confusion_matrix
-from mmscribble.models.heads.soft_self_labeling_head import \
-    SoftSelfLabelingMixin
-from mmscribble.models.layers.potts import FAST_SOLVER, REFERENCE_SOLVER
-from mmscribble.utils.visualize import load_segmentor
-
-SOLVERS = dict(fast=FAST_SOLVER, reference=REFERENCE_SOLVER)
-
-
-def _load_visualize():
-    # The solve of the picture tool beside this file, so the two tools
-    # cannot drift apart (tools/ is not a package).
-    spec = importlib.util.spec_from_file_location(
-        '_softsl_visualize',
-        osp.join(osp.dirname(osp.abspath(__file__)), 'softsl_visualize.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.visualize
-
-
-visualize = _load_visualize()
-IMG_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
+from mmscribble.evaluation.softsl_label_quality import softsl_label_quality
+from mmscribble.visualization.softsl_maps import SOLVERS
 
 
 def parse_args(argv=None):
@@ -98,101 +69,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def list_pairs(img_dir: str,
-               gt_dir: str,
-               scribble_dir: Optional[str] = None) -> list:
-    """``(stem, image, ground truth, scribble or None)`` of every image of
-    ``img_dir``, sorted; a missing folder or label file is an error that
-    names it."""
-    for name, folder in (('img_dir', img_dir), ('gt_dir', gt_dir),
-                         ('--scribble-dir', scribble_dir)):
-        if folder is not None and not osp.isdir(folder):
-            raise FileNotFoundError(f'{name} {folder!r} is not a folder')
-    pairs = []
-    for fname in sorted(os.listdir(img_dir)):
-        stem, ext = osp.splitext(fname)
-        if ext.lower() not in IMG_SUFFIXES:
-            continue
-        gt = osp.join(gt_dir, stem + '.png')
-        if not osp.isfile(gt):
-            raise FileNotFoundError(f'no ground truth {gt} for image '
-                                    f'{osp.join(img_dir, fname)}')
-        scrib = None
-        if scribble_dir is not None:
-            scrib = osp.join(scribble_dir, stem + '.png')
-            if not osp.isfile(scrib):
-                raise FileNotFoundError(f'no scribbles {scrib} for image '
-                                        f'{osp.join(img_dir, fname)}')
-        pairs.append((stem, osp.join(img_dir, fname), gt, scrib))
-    if not pairs:
-        raise FileNotFoundError(f'no image ({", ".join(IMG_SUFFIXES)}) in '
-                                f'img_dir {img_dir!r}')
-    return pairs
-
-
-def predict_and_solve(model,
-                      img: np.ndarray,
-                      scribble: np.ndarray,
-                      solver=None):
-    """``(argmax sigma, argmax y)`` at the image's size for a BGR image."""
-    res = visualize(model, img, scribble, solver)
-    y = torch.from_numpy(res['y'])[None]
-    if tuple(y.shape[-2:]) != img.shape[:2]:
-        y = F.interpolate(
-            y,
-            size=img.shape[:2],
-            mode='bilinear',
-            align_corners=model.decode_head.align_corners)
-    return res['pred'], y[0].argmax(0).numpy()
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f'--limit must be >= 1, got {args.limit}')
-    pairs = list_pairs(args.img_dir, args.gt_dir, args.scribble_dir)
-    if args.limit is not None:
-        pairs = pairs[:args.limit]
-    model = load_segmentor(
-        args.config,
-        args.checkpoint,
-        args.device,
-        args.cfg_options,
-        head_type=SoftSelfLabelingMixin)
-    k = args.num_classes or model.decode_head.num_classes
-    solver = SOLVERS[args.solver] if args.solver else None
-    conf = dict(
-        sigma=np.zeros((k, k + 1), np.int64), y=np.zeros((k, k + 1), np.int64))
-    changed = y_right = sigma_right = scored = 0
-    for stem, img_file, gt_file, scrib_file in pairs:
-        img = mmcv.imread(img_file)
-        if img is None:
-            raise ValueError(f'cannot decode image {img_file}')
-        gt = read_label_png(gt_file)
-        if gt.shape != img.shape[:2]:
-            raise ValueError(f'ground truth {gt_file} {gt.shape} and image '
-                             f'{img_file} {img.shape[:2]} differ in size')
-        scrib = (
-            read_label_png(scrib_file) if scrib_file else np.full(
-                gt.shape, 255, np.uint8))
-        with torch.no_grad():
-            pred, ylab = predict_and_solve(model, img, scrib, solver)
-        conf['sigma'] += confusion_matrix(pred, gt, k)
-        conf['y'] += confusion_matrix(ylab, gt, k)
-        valid = gt < k
-        diff = valid & (pred != ylab)
-        scored += int(valid.sum())
-        changed += int(diff.sum())
-        y_right += int((diff & (ylab == gt)).sum())
-        sigma_right += int((diff & (pred == gt)).sum())
-    out = {name: class_scores(c) for name, c in conf.items()}
-    out.update(
-        images=len(pairs),
-        pixels=scored,
-        changed=changed / max(scored, 1),
-        changed_y_right=y_right / max(changed, 1),
-        changed_sigma_right=sigma_right / max(changed, 1))
-    print(f'{len(pairs)} images, {scored} scored pixels; scribbles: '
+    out = softsl_label_quality(args.config, args.checkpoint, args.img_dir,
+                               args.gt_dir, args.scribble_dir,
+                               args.num_classes, args.solver, args.limit,
+                               args.device, args.cfg_options)
+    k = len(out['sigma']['iou'])
+    print(f'{out["images"]} images, {out["pixels"]} scored pixels; scribbles: '
           f'{"given" if args.scribble_dir else "none"}')
     print('| class | IoU sigma | IoU y | Dice sigma | Dice y |')
     print('| ---: | ---: | ---: | ---: | ---: |')

@@ -24,19 +24,16 @@ import argparse
 import os
 import os.path as osp
 
-import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import DictAction
 
+from mmscribble.apis.inference import load_segmentor
 from mmscribble.datasets.transforms.loading import read_label_png
-from mmscribble.datasets.transforms.superpixels import compute_felzenszwalb
 from mmscribble.models.heads.spml_head import SPMLHead
-from mmscribble.models.layers.spherical_kmeans import spherical_kmeans
-from mmscribble.models.layers.spml_random_walk import spml_pseudo_label
-from mmscribble.utils.visualize import (colorize, load_image, load_segmentor,
-                                        save_rgb, tile)
+from mmscribble.utils.cli import non_negative_int
+from mmscribble.visualization.drawing import load_image, save_rgb, tile
+from mmscribble.visualization.spml_panels import spml_panels
 
 
 def parse_args(argv=None):
@@ -51,7 +48,7 @@ def parse_args(argv=None):
         help='folder of scribble PNGs (image tags)')
     parser.add_argument(
         '--long-side',
-        type=int,
+        type=non_negative_int,
         default=0,
         help='resize images to this long side (0: keep)')
     parser.add_argument(
@@ -59,79 +56,6 @@ def parse_args(argv=None):
     parser.add_argument('--walk-stride', type=int, default=1)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-def random_colours(label: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Each id of ``label`` (>= 0) in its own random colour."""
-    ids = label.astype(np.int64)
-    ids = ids - ids.min()
-    rng = np.random.default_rng(seed)
-    pal = rng.integers(0, 256, (int(ids.max()) + 1, 3), dtype=np.uint8)
-    return pal[ids]
-
-
-def pca_colours(emb: torch.Tensor) -> np.ndarray:
-    """``(D, h, w)`` embedding -> ``(h, w, 3)`` uint8, 3 leading PCs."""
-    d, h, w = emb.shape
-    x = emb.reshape(d, -1).t().double()
-    x = x - x.mean(0)
-    _, _, v = torch.linalg.svd(x, full_matrices=False)
-    proj = x @ v[:3].t()
-    lo, hi = proj.min(0).values, proj.max(0).values
-    proj = (proj - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-    return (proj.reshape(h, w, 3).numpy() * 255).round().astype(np.uint8)
-
-
-def voc_palette(n: int = 256):
-    pal = []
-    for i in range(n):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal.append([r, g, b])
-    return pal
-
-
-@torch.no_grad()
-def panels(model, img: np.ndarray, tags=None, walk_stride: int = 1):
-    """The four ``(H, W, 3)`` RGB panels of a BGR image."""
-    head = model.decode_head
-    device = next(model.parameters()).device
-    h, w = img.shape[:2]
-    inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-    data = model.data_preprocessor(dict(inputs=[inputs.to(device)]), False)
-    emb, logits = head.forward_embedding(model.extract_feat(data['inputs']))
-    size = (w, h)
-    sp = random_colours(compute_felzenszwalb(img), seed=1)
-    clusters = spherical_kmeans(
-        emb,
-        head.num_clusters,
-        head.kmeans_iterations,
-        coord_weight=head.coord_weight)[0]
-    km = cv2.resize(
-        random_colours(clusters.cpu().numpy(), seed=2),
-        size,
-        interpolation=cv2.INTER_NEAREST)
-    pca = cv2.resize(
-        pca_colours(emb[0].cpu()), size, interpolation=cv2.INTER_LINEAR)
-    if walk_stride > 1:
-        emb = F.normalize(
-            F.avg_pool2d(emb, walk_stride, ceil_mode=True), dim=1)
-        logits = F.avg_pool2d(logits, walk_stride, ceil_mode=True)
-    tag_mask = None
-    if tags is not None:
-        tag_mask = torch.zeros(
-            1, head.num_classes, dtype=torch.bool, device=device)
-        tag_mask[0, list(tags)] = True
-    refined, _ = spml_pseudo_label(emb, logits, tag_mask)
-    label = F.interpolate(
-        refined, size=(h, w), mode='bilinear',
-        align_corners=False)[0].argmax(0)
-    pseudo = colorize(label.cpu().numpy(), voc_palette())
-    return [sp, km, pca, pseudo]
 
 
 def main(argv=None):
@@ -154,7 +78,7 @@ def main(argv=None):
                 int(t) for t in np.unique(scribble)
                 if t < model.decode_head.num_classes)
         out = osp.join(args.out_dir, f'{stem}_spml.png')
-        save_rgb(out, tile(panels(model, img, tags, args.walk_stride)))
+        save_rgb(out, tile(spml_panels(model, img, tags, args.walk_stride)))
         written.append(out)
     print(f'wrote {len(written)} panels to {args.out_dir}')
     return written

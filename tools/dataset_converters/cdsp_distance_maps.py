@@ -24,6 +24,7 @@ import os.path as osp
 
 from PIL import Image
 
+from mmscribble.datasets.split_builder import list_stems
 from mmscribble.datasets.transforms.distance_maps import (pseudo_distance_map,
                                                           scribble_distance_map
                                                           )
@@ -58,25 +59,9 @@ def parse_args(argv=None):
     return args
 
 
-def list_stems(folder, splits):
-    if splits:
-        stems = []
-        for split in splits:
-            if not osp.isfile(split):
-                raise FileNotFoundError(f'split file not found: {split}')
-            with open(split) as f:
-                stems += [line.strip() for line in f if line.strip()]
-        return list(dict.fromkeys(stems))
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'folder not found: {folder}')
-    return sorted(n[:-4] for n in os.listdir(folder) if n.endswith('.png'))
-
-
 def main(argv=None):
     args = parse_args(argv)
     stems = list_stems(args.scribble_dir, args.split)
-    if not stems:
-        raise ValueError(f'no stem to process in {args.scribble_dir}')
     jobs = []
     if args.out_scribble:
         jobs.append((args.scribble_dir, args.out_scribble,

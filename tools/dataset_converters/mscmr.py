@@ -18,20 +18,7 @@ from mmscribble.datasets.converters.mscmr import (DEFAULT_CROP,
                                                   DEFAULT_PERCENTILES,
                                                   DEFAULT_SPACING,
                                                   SPLIT_LABELS, convert_mscmr)
-
-
-def positive_float(text):
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
-    return value
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {text}')
-    return value
+from mmscribble.utils.cli import positive_float, positive_int
 
 
 def parse_args(argv=None):

@@ -15,11 +15,11 @@ Example (the train_aug images that have dense ground truth)::
         --num-classes 21
 """
 import argparse
-import os
 import os.path as osp
 
 import numpy as np
 
+from mmscribble.datasets.split_builder import list_stems
 from mmscribble.datasets.transforms.loading import read_label_png
 from mmscribble.evaluation.confusion import class_scores, confusion_matrix
 
@@ -41,15 +41,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.split:
-        if not osp.isfile(args.split):
-            raise FileNotFoundError(f'split file not found: {args.split}')
-        stems = [s.strip() for s in open(args.split) if s.strip()]
-    else:
-        stems = sorted(n[:-4] for n in os.listdir(args.pseudo_dir)
-                       if n.endswith('.png'))
-    if not stems:
-        raise ValueError('no image to score')
+    stems = list_stems(args.pseudo_dir, [args.split] if args.split else None)
     conf = np.zeros((args.num_classes, args.num_classes + 1), np.int64)
     for stem in stems:
         conf += confusion_matrix(

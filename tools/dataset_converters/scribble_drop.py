@@ -18,27 +18,8 @@ from functools import partial
 from tqdm import tqdm
 
 from mmscribble.datasets.converters.scribble_variants import drop_dir
-
-
-def unit_float(text):
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f'must be in [0, 1], got {text}')
-    return value
-
-
-def non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'must be >= 0, got {text}')
-    return value
-
-
-def non_negative_float(text):
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'must be >= 0, got {text}')
-    return value
+from mmscribble.utils.cli import (non_negative_float, non_negative_int,
+                                  unit_float)
 
 
 def parse_args(argv=None):

@@ -16,13 +16,7 @@ from functools import partial
 from tqdm import tqdm
 
 from mmscribble.datasets.converters.scribble_variants import shrink_dir
-
-
-def unit_float(text):
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f'must be in [0, 1], got {text}')
-    return value
+from mmscribble.utils.cli import unit_float
 
 
 def parse_args(argv=None):

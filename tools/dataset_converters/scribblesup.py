@@ -25,13 +25,7 @@ from mmscribble.datasets.converters.scribblesup import (DATASET_CLASSES,
                                                         convert_png_release,
                                                         convert_xml_release,
                                                         detect_release_format)
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {text}')
-    return value
+from mmscribble.utils.cli import positive_int
 
 
 def parse_args(argv=None):

@@ -35,10 +35,11 @@ import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
-from mmseg.registry import DATASETS
 from PIL import Image
 
-from mmscribble.utils.visualize import load_segmentor
+from mmscribble.apis.inference import load_segmentor
+from mmscribble.datasets.split_builder import (build_split_dataset,
+                                               split_dataset_cfg)
 
 
 def parse_args(argv=None):
@@ -72,26 +73,13 @@ def stem_of(img_path: str, img_dir: str) -> str:
     return osp.splitext(osp.relpath(img_path, img_dir))[0]
 
 
-def split_dataset_cfg(cfg, split: str):
-    """The dataset config of ``cfg.<split>_dataloader``."""
-    key = f'{split}_dataloader'
-    loader = cfg.get(key)
-    if not loader or not loader.get('dataset'):
-        have = sorted(k[:-len('_dataloader')] for k in cfg.keys()
-                      if k.endswith('_dataloader') and cfg.get(k)
-                      and cfg.get(k).get('dataset'))
-        raise ValueError(f'--split {split}: the config has no {key} with a '
-                         f'dataset (splits it has: {", ".join(have)})')
-    return loader.dataset.copy()
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     # Before the checkpoint is read: a wrong split fails at once.
-    ds_cfg = split_dataset_cfg(cfg, args.split)
+    split_dataset_cfg(cfg, args.split)
     model = load_segmentor(
         args.config,
         args.checkpoint,
@@ -99,11 +87,9 @@ def main(argv=None):
         cfg_options=args.cfg_options)
     # Predict as at test time: the test pipeline, no augmentation; the
     # scribbles are still loaded (at the original size) for the override.
-    ds_cfg.pipeline = cfg.test_pipeline
-    prefix = dict(ds_cfg.data_prefix)
-    prefix.pop('gt_pseudo_seg', None)  # maybe the folder being written
-    ds_cfg.data_prefix = prefix
-    dataset = DATASETS.build(ds_cfg)
+    # gt_pseudo_seg may be the folder being written.
+    dataset = build_split_dataset(
+        cfg, args.split, cfg.test_pipeline, drop_prefixes=('gt_pseudo_seg', ))
     img_dir = dataset.data_prefix['img_path']
     os.makedirs(args.out, exist_ok=True)
     count = len(dataset) if not args.limit else min(args.limit, len(dataset))

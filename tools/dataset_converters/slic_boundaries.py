@@ -22,26 +22,12 @@ import os.path as osp
 from functools import partial
 from multiprocessing import Pool
 
-import mmcv
-from mmengine import fileio
 from PIL import Image
 from tqdm import tqdm
 
+from mmscribble.datasets.split_builder import list_stems, read_image
 from mmscribble.datasets.transforms.cues import compute_slic_boundaries
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {text}')
-    return value
-
-
-def positive_float(text):
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
-    return value
+from mmscribble.utils.cli import positive_float, positive_int
 
 
 def parse_args(argv=None):
@@ -84,48 +70,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def list_stems(img_dir, splits, img_suffix):
-    """Stems of the split files (in order, without repeats) or the folder.
-
-    Raises:
-        FileNotFoundError: a split file or an image does not exist.
-        ValueError: nothing to process.
-    """
-    if splits:
-        stems = []
-        for split in splits:
-            if not osp.isfile(split):
-                raise FileNotFoundError(f'split file not found: {split}')
-            with open(split) as f:
-                stems += [line.strip() for line in f if line.strip()]
-        stems = list(dict.fromkeys(stems))
-        missing = [
-            s for s in stems
-            if not osp.isfile(osp.join(img_dir, s + img_suffix))
-        ]
-        if missing:
-            raise FileNotFoundError(
-                f'{len(missing)} images listed by {splits} are missing from '
-                f'{img_dir}, e.g. {missing[0] + img_suffix}')
-    else:
-        if not osp.isdir(img_dir):
-            raise FileNotFoundError(f'image folder not found: {img_dir}')
-        stems = sorted(name[:-len(img_suffix)] for name in os.listdir(img_dir)
-                       if name.endswith(img_suffix))
-    if not stems:
-        raise ValueError(f'no image to process in {img_dir} (suffix '
-                         f'{img_suffix!r}, splits {splits})')
-    return stems
-
-
-def read_image(path):
-    """Decode an image exactly as ``LoadScribbleImageFromFile`` does."""
-    img = mmcv.imfrombytes(fileio.get(path), flag='color', backend='cv2')
-    if img is None:
-        raise ValueError(f'cannot decode image {path}')
-    return img
-
-
 def process(stem, img_dir, out, img_suffix, skip_existing, slic_kwargs):
     """Write ``out/<stem>.png``; return False when skipped."""
     dst = osp.join(out, stem + '.png')
@@ -139,7 +83,8 @@ def process(stem, img_dir, out, img_suffix, skip_existing, slic_kwargs):
 
 def main(argv=None):
     args = parse_args(argv)
-    stems = list_stems(args.img_dir, args.split, args.img_suffix)
+    stems = list_stems(
+        args.img_dir, args.split, args.img_suffix, check_files=True)
     os.makedirs(args.out, exist_ok=True)
     work = partial(
         process,

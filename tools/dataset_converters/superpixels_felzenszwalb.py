@@ -16,7 +16,6 @@ Example::
         --nproc 8
 """
 import argparse
-import importlib.util
 import os
 import os.path as osp
 from functools import partial
@@ -26,17 +25,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from mmscribble.datasets.split_builder import list_stems, read_image
 from mmscribble.datasets.transforms.superpixels import compute_felzenszwalb
-
-
-def _slic_tool():
-    # Stem listing and image decoding shared with the SLIC tool beside us.
-    spec = importlib.util.spec_from_file_location(
-        '_slic_boundaries_tool',
-        osp.join(osp.dirname(osp.abspath(__file__)), 'slic_boundaries.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def parse_args(argv=None):
@@ -63,7 +53,7 @@ def process(stem, img_dir, out, img_suffix, skip_existing, kwargs):
     dst = osp.join(out, stem + '.png')
     if skip_existing and osp.isfile(dst):
         return -1
-    img = _slic_tool().read_image(osp.join(img_dir, stem + img_suffix))
+    img = read_image(osp.join(img_dir, stem + img_suffix))
     regions = compute_felzenszwalb(img, **kwargs)
     if regions.max() > 65535:
         raise ValueError(f'{stem}: {regions.max() + 1} regions do not fit '
@@ -76,7 +66,8 @@ def main(argv=None):
     args = parse_args(argv)
     compute_felzenszwalb(
         np.zeros((2, 2, 3), np.uint8), args.scale, args.sigma, args.min_size)
-    stems = _slic_tool().list_stems(args.img_dir, args.split, args.img_suffix)
+    stems = list_stems(
+        args.img_dir, args.split, args.img_suffix, check_files=True)
     os.makedirs(args.out, exist_ok=True)
     work = partial(
         process,

@@ -82,6 +82,52 @@ def _modulated_nll(seg_logits: Tensor, label: Tensor,
     return safe_div(num, den)
 
 
+def blp_modulating_factor(seg_prob: Tensor,
+                          scrib_prob: Tensor,
+                          label: Tensor,
+                          gamma: float,
+                          ignore_index: int = 255) -> Tensor:
+    """BLP modulating factor per pixel (Eq. 11) of one image, for
+    pictures of the loss (the loss computes it batched, in log space).
+
+    ``delta_n = (1 - p^scrib_{y_n,n} p^seg_{y_n,n}) ** gamma``; pixels
+    without a target (``ignore_index``) get 0.
+
+    Args:
+        seg_prob (Tensor): ``(K, H, W)`` segmentation probabilities.
+        scrib_prob (Tensor): ``(K + 1, H, W)`` scribble-head
+            probabilities, the last channel "not scribbled".
+        label (Tensor): ``(H, W)`` target class ids.
+        gamma (float): Focusing parameter, ``>= 0``.
+        ignore_index (int): Id of pixels without target. Default: 255.
+
+    Returns:
+        Tensor: ``(H, W)`` factor in ``[0, 1]``.
+    """
+    if seg_prob.dim() != 3:
+        raise ValueError('seg_prob must be (K, H, W), got shape '
+                         f'{tuple(seg_prob.shape)}')
+    k, h, w = seg_prob.shape
+    if tuple(scrib_prob.shape) != (k + 1, h, w):
+        raise ValueError(f'scrib_prob must be (K + 1, H, W) = '
+                         f'{(k + 1, h, w)}, got {tuple(scrib_prob.shape)}')
+    if tuple(label.shape) != (h, w):
+        raise ValueError(f'label must be (H, W) = {(h, w)}, got '
+                         f'{tuple(label.shape)}')
+    if gamma < 0:
+        raise ValueError(f'gamma must be >= 0, got {gamma}')
+    label = label.long()
+    has_target = label != ignore_index
+    if (label[has_target] >= k).any() or (label[has_target] < 0).any():
+        raise ValueError(f'label holds ids outside 0..{k - 1} and '
+                         f'{ignore_index}')
+    idx = torch.where(has_target, label, torch.zeros_like(label))[None]
+    p_seg = seg_prob.gather(0, idx)[0]
+    p_scrib = scrib_prob[:k].gather(0, idx)[0]
+    delta = (1 - p_scrib * p_seg).clamp(min=0)**gamma
+    return torch.where(has_target, delta, torch.zeros_like(delta))
+
+
 def blp_loss(seg_logits: Tensor,
              scrib_logits: Optional[Tensor] = None,
              label: Optional[Tensor] = None,
