@@ -4,10 +4,9 @@
 ``urss_maps``, imported from their modules)."""
 from .drawing import colorize, jet, load_image, overlay, save_rgb, tile
 from .palette import (hashed_palette, pca_colours, random_colours,
-                      voc_colormap, wrapped_palette)
+                      wrapped_palette)
 
 __all__ = [
     'colorize', 'jet', 'load_image', 'overlay', 'save_rgb', 'tile',
-    'hashed_palette', 'pca_colours', 'random_colours', 'voc_colormap',
-    'wrapped_palette'
+    'hashed_palette', 'pca_colours', 'random_colours', 'wrapped_palette'
 ]

@@ -2,29 +2,15 @@
 """Palettes of the analysis pictures: class ids and region ids to colours.
 
 Each function returns a list (or array) of RGB triples indexed by id, for
-:func:`~mmscribble.visualization.drawing.colorize`.
+:func:`~mmscribble.visualization.drawing.colorize`. VOC's bit-interleaved
+colour map is :func:`mmscribble.datasets.metainfo.bit_palette`.
 """
 from typing import List, Sequence
 
 import numpy as np
 import torch
 
-from mmscribble.datasets.scribble_dataset import VOC_PALETTE
-
-
-def voc_colormap(n: int = 256) -> List[List[int]]:
-    """PASCAL VOC's bit-interleaved colour map for ids ``0 .. n-1`` (its
-    first 21 entries are :data:`VOC_PALETTE`)."""
-    pal = []
-    for i in range(n):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal.append([r, g, b])
-    return pal
+from mmscribble.datasets.metainfo import VOC_PALETTE
 
 
 def wrapped_palette(palette: Sequence[Sequence[int]] = VOC_PALETTE,

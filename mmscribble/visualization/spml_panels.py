@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from mmscribble.apis.inference import preprocess_image
+from mmscribble.datasets.metainfo import bit_palette
 from mmscribble.datasets.transforms.superpixels import compute_felzenszwalb
 from mmscribble.models.layers.spherical_kmeans import spherical_kmeans
 from mmscribble.models.utils.spml_stage2_label import spml_stage2_label
 from .drawing import colorize
-from .palette import pca_colours, random_colours, voc_colormap
+from .palette import pca_colours, random_colours
 
 
 @torch.no_grad()
@@ -60,5 +61,5 @@ def spml_panels(model,
         head.num_classes,
         None if tags is None else list(tags), (h, w),
         walk_stride=walk_stride)
-    pseudo = colorize(label.cpu().numpy(), voc_colormap())
+    pseudo = colorize(label.cpu().numpy(), bit_palette(256))
     return [sp, km, pca, pseudo]
