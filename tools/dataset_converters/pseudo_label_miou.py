@@ -15,13 +15,8 @@ Example (the train_aug images that have dense ground truth)::
         --num-classes 21
 """
 import argparse
-import os.path as osp
 
-import numpy as np
-
-from mmscribble.datasets.split_builder import list_stems
-from mmscribble.datasets.transforms.loading import read_label_png
-from mmscribble.evaluation.confusion import class_scores, confusion_matrix
+from mmscribble.evaluation.pseudo_label_miou import pseudo_label_miou
 
 
 def parse_args(argv=None):
@@ -41,23 +36,18 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    stems = list_stems(args.pseudo_dir, [args.split] if args.split else None)
-    conf = np.zeros((args.num_classes, args.num_classes + 1), np.int64)
-    for stem in stems:
-        conf += confusion_matrix(
-            read_label_png(osp.join(args.pseudo_dir, stem + '.png')),
-            read_label_png(osp.join(args.gt_dir, stem + '.png')),
-            args.num_classes, args.ignore_index)
-    iou = class_scores(conf)['iou']
+    out = pseudo_label_miou(args.pseudo_dir, args.gt_dir, args.num_classes,
+                            [args.split] if args.split else None,
+                            args.ignore_index)
+    conf = out['confusion']
     names = args.class_names or [str(i) for i in range(args.num_classes)]
-    print(f'{len(stems)} image(s), {int(conf.sum())} scored pixels, '
+    print(f'{out["images"]} image(s), {int(conf.sum())} scored pixels, '
           f'{int(conf[:, -1].sum())} without pseudo-label')
     print('| class | IoU (%) |\n| --- | ---: |')
-    for name, v in zip(names, iou):
+    for name, v in zip(names, out['iou']):
         print(f'| {name} | {100 * v:.2f} |')
-    miou = 100 * np.nanmean(iou)
-    print(f'mIoU: {miou:.2f}')
-    return miou
+    print(f'mIoU: {out["miou"]:.2f}')
+    return out['miou']
 
 
 if __name__ == '__main__':
