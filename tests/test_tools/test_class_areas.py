@@ -79,7 +79,12 @@ def test_areas_iou_and_leak_equal_a_direct_count(demo, synthetic_root,
 
 def test_one_row_per_checkpoint_and_bad_input(demo, tmp_path):
     cfg_path, ckpt = demo
-    out = class_areas(cfg_path, [ckpt, ckpt], limit=1)
+    run_tool([
+        cfg_path, ckpt, ckpt, '--limit', '1', '--out',
+        str(tmp_path / 'two.json')
+    ])
+    with open(tmp_path / 'two.json') as f:
+        out = json.load(f)
     a, b = out['runs'].values()  # the same file twice: two rows, equal
     assert a['iou'] == pytest.approx(b['iou'], nan_ok=True)
     with pytest.raises(FileNotFoundError, match='missing.pth'):

@@ -32,6 +32,19 @@ def run_tool(argv):
         runpy.run_path(TOOL, run_name='__main__')
 
 
+def assert_same_report(written, direct):
+    """``written`` (read back from JSON) holds every key and number of
+    ``direct``, and nothing else."""
+    assert isinstance(written, dict) and written.keys() == direct.keys()
+    for key, value in direct.items():
+        if isinstance(value, dict):
+            assert_same_report(written[key], value)
+        elif isinstance(value, (list, tuple)):
+            assert written[key] == pytest.approx(list(value), nan_ok=True)
+        else:
+            assert written[key] == value
+
+
 @pytest.fixture
 def blpseg(random_checkpoint, synthetic_root):
     # The MSCMR BLPSeg model (4 classes, as the synthetic shapes) without
@@ -50,10 +63,12 @@ def test_rules_against_the_model_s_own_inference(blpseg, tmp_path, capsys):
         '0.2', '1', '--out',
         str(tmp_path / 'st.json')
     ])
-    out = self_training_quality(cfg_path, [ckpt], 0.3, (0.2, 1), limit=2)
+    # The numbers the tool wrote are the function's, every one of them
+    # (JSON keeps a float exactly; only NaN needs nan_ok).
     with open(tmp_path / 'st.json') as f:
-        written = json.load(f)
-    assert written['runs'].keys() == out['runs'].keys()
+        out = json.load(f)
+    direct = self_training_quality(cfg_path, [ckpt], 0.3, (0.2, 1), limit=2)
+    assert_same_report(out, direct)
     (label, run), = out['runs'].items()
     assert run['threshold'] == 0.3
     # the plain prediction, pixel by pixel, as tools/test.py makes it
