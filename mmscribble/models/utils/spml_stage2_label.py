@@ -31,8 +31,8 @@ def spml_stage2_label(embedding: Tensor,
         embedding (Tensor): ``(1, D, h', w')`` unit embedding.
         cls_logits (Tensor): ``(1, C, h', w')`` classifier logits.
         num_classes (int): ``C``.
-        tags (Sequence[int], optional): the image's scribble classes (an
-            empty list restricts to none); None keeps every class.
+        tags (Sequence[int], optional): the image's scribble classes;
+            None, or an empty list, keeps every class.
         size (tuple[int, int]): ``(H, W)`` the scores are upsampled to.
         crop (tuple[int, int], optional): ``(h, w)`` kept of ``size``
             (top-left); default: all of it.
