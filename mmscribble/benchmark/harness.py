@@ -1,13 +1,12 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
 """Time and peak memory of one forward + backward step, in a fresh process.
 
-Shared by the bench scripts beside it, which import it as ``harness``
-(their own directory is on ``sys.path``). It lives with the tools, not in
-the package: it tunes the C library's allocator and reads ``/proc``, which
-nothing that imports ``mmscribble`` should do. Each case runs in its own
+The measurement of the bench scripts under ``tools/benchmark/``. Not
+imported by ``import mmscribble``: it tunes the C library's allocator and
+reads ``/proc``, which importing the package must not do; a bench script
+imports it as ``mmscribble.benchmark.harness``. Each case runs in its own
 spawned process, so one case's allocations and thread pools never count
-against another's, and an out-of-memory case becomes a row, not a crash;
-the spawned process finds ``harness`` (and the script) on the ``sys.path``
-that ``multiprocessing`` hands down from its parent.
+against another's, and an out-of-memory case becomes a row, not a crash.
 
 Time: median of the timed passes, with the C library's allocator as
 everyone runs it (glibc's dynamic mmap threshold: freed buffers are kept
