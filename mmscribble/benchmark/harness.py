@@ -40,6 +40,8 @@ from typing import Callable, Optional
 
 import torch
 
+from ..utils.cli import positive_int
+
 
 def _status_kib(field: str) -> int:
     with open('/proc/self/status') as f:
@@ -164,23 +166,20 @@ def _peak_of(step, sync, cuda):
     return after_peak - before, after_peak <= setup_peak
 
 
-def add_measure_args(parser, repeats: int = 3) -> None:
+def add_measure_args(parser,
+                     repeats: int = 3,
+                     repeats_help: str = 'timed passes per case') -> None:
     """Add the options every bench script passes to :func:`measure_step`.
 
-    ``--repeats`` (timed passes per case, default ``repeats``),
-    ``--device`` and ``--threads``; the scripts check their ranges.
+    ``--repeats`` (timed passes per case, default ``repeats``; >= 1),
+    ``--device`` and ``--threads`` (>= 1).
     """
     parser.add_argument(
-        '--repeats',
-        type=int,
-        default=repeats,
-        help='timed passes per case')
+        '--repeats', type=positive_int, default=repeats, help=repeats_help)
     parser.add_argument(
         '--device', default='cpu', help="'cpu' or a CUDA device")
     parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
+        '--threads', type=positive_int, default=None,
         help='torch CPU threads (default: torch default)')
 
 

@@ -66,6 +66,7 @@ import time
 
 import torch
 
+from mmscribble.benchmark.harness import add_measure_args
 from mmscribble.utils.cli import positive_float, positive_int
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -98,16 +99,10 @@ def parse_args(argv=None):
         '--paper',
         action='store_true',
         help="papers' sizes for the heads and losses (slow on a CPU)")
-    parser.add_argument(
-        '--repeats',
-        type=positive_int,
-        default=3,
-        help='timed passes per case / rounds of training steps')
-    parser.add_argument(
-        '--threads', type=positive_int, default=None,
-        help='torch CPU threads')
-    parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device")
+    add_measure_args(
+        parser,
+        repeats=3,
+        repeats_help='timed passes per case / rounds of training steps')
     parser.add_argument(
         '--dense-budget-gb',
         type=positive_float,
