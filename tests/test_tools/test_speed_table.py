@@ -84,7 +84,8 @@ def test_loss_cases_are_scribble_like_and_train_the_logits():
 def test_bench_losses_prints_a_row_per_loss(capsys, monkeypatch):
     # As a command (its cases are pickled by name into spawned processes).
     path = osp.join(BENCH, 'bench_losses.py')
-    monkeypatch.setattr(sys, 'argv', [path, '--repeats', '1', '--threads', '1'])
+    monkeypatch.setattr(sys, 'argv',
+                        [path, '--repeats', '1', '--threads', '1'])
     runpy.run_path(path, run_name='__main__')
     out = capsys.readouterr().out
     for method, size, batch in bench_losses.QUICK:
