@@ -12,7 +12,7 @@
    Projections are 1x1 convolutions ``C -> C`` as in the paper; the
    masks are a random 40% foreground. Method (spawned process per case,
    median time, peak above the pre-pass level) as in ``bench_lam.py``,
-   through ``harness.py``.
+   through ``harness``.
 
 2. Distance maps (Eq. 14, 16) of the fixture image (281 x 500, its
    scribbles and pseudo-label): the exact Euclidean distance transform
@@ -39,20 +39,18 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.datasets.transforms.distance_maps import (
     brute_force_scaled_distance, foreground_scribbles, pseudo_label_boundary,
     scale_truncate, squared_distance_to)
 from mmscribble.datasets.transforms.loading import read_label_png
 from mmscribble.models.layers.lorm import lorm_rectify, lorm_rectify_dense
 from mmscribble.models.losses.lorm_loss import lorm_mse_loss
+from mmscribble.utils.cli import mib
 
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
-
-FIXTURE = osp.join(
-    osp.dirname(osp.dirname(_HERE)), 'tests/data/voc_scribble_fixture')
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+FIXTURE = osp.join(ROOT, 'tests/data/voc_scribble_fixture')
 
 
 def parse_args(argv=None):
@@ -115,13 +113,9 @@ def _build_step(spec):
 
 
 def measure(spec):
-    """One case in a spawned process (see ``harness.py``)."""
+    """One case in a spawned process (see ``harness``)."""
     return measure_in_subprocess(_build_step, spec,
                                  dict(spec, batch=1, size=4, channels=4))
-
-
-def _mib(x):
-    return x / 2**20
 
 
 def lorm_section(args):
@@ -157,8 +151,8 @@ def lorm_section(args):
         mark = ' (lower bound)' if res['flagged'] else ''
         print(f'| {size}x{size} | {form} | {batch} '
               f'| {1e3 * res["time"]:.0f} | {1e3 * res["time"] / batch:.0f} '
-              f'| {_mib(res["peak"]):.0f}{mark} '
-              f'| {_mib(res["peak"]) / batch:.1f} |')
+              f'| {mib(res["peak"]):.0f}{mark} '
+              f'| {mib(res["peak"]) / batch:.1f} |')
 
 
 def distance_section():

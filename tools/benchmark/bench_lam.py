@@ -49,20 +49,15 @@ Method:
 """
 import argparse
 import math
-import os.path as osp
 import sys
 
 import torch
 
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.models.layers import (dense_affinity_aggregate,
                                       local_affinity_aggregate)
-
-# harness.py sits beside this script; loaded from another directory
-# (speed_table.py, the tests) this one may not be on sys.path yet.
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
+from mmscribble.utils.cli import mib
 
 NUM_CLASSES = 21
 # The local form needs >= this many times less peak memory per image than
@@ -127,7 +122,7 @@ def _build_step(spec):
 
 
 def measure(spec):
-    """Measure ``spec`` in a spawned process (see ``harness.py``); one-off
+    """Measure ``spec`` in a spawned process (see ``harness``); one-off
     kernel memory is loaded on a tiny case first."""
     return measure_in_subprocess(
         _build_step, spec, dict(spec, batch=1, size=8, channels=4))
@@ -138,10 +133,6 @@ def dense_batch(size: int, budget_gb: float, most: int) -> int:
     matrices per image fit in the budget (at least 1)."""
     per_image = 3 * 4 * (size * size)**2
     return max(1, min(most, int(budget_gb * 2**30 // per_image)))
-
-
-def _mib(x):
-    return x / 2**20
 
 
 def main(argv=None):
@@ -184,8 +175,8 @@ def main(argv=None):
         mark = ' (lower bound)' if res['flagged'] else ''
         print(f'| {name} | {form} | {batch} | {1e3 * res["time"]:.0f} '
               f'| {1e3 * res["time"] / batch:.0f} '
-              f'| {_mib(res["peak"]):.0f}{mark} '
-              f'| {_mib(res["peak"]) / batch:.1f} |')
+              f'| {mib(res["peak"]):.0f}{mark} '
+              f'| {mib(res["peak"]) / batch:.1f} |')
         per_image[size, form] = (res['time'] / batch, res['peak'] / batch)
 
     print()

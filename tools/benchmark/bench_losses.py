@@ -26,26 +26,21 @@ Usage::
     python tools/benchmark/bench_losses.py                 # quick sizes
     python tools/benchmark/bench_losses.py --paper         # papers' sizes
 
-Measurement: ``harness.py`` (each case in a freshly spawned process; one
+Measurement: ``harness`` (each case in a freshly spawned process; one
 untimed pass; median of ``--repeats`` timed passes under the default
 allocator; the peak from one further pass).
 """
 import argparse
-import os.path as osp
 import sys
 
 import torch
 
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.models.losses import (AnnotationProbabilityLoss, BLPLoss,
                                       PartialCrossEntropyLoss,
                                       PartialFocalLoss, SoftEntropyLoss)
-
-# harness.py sits beside this script; loaded from another directory
-# (speed_table.py, the tests) this one may not be on sys.path yet.
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
+from mmscribble.utils.cli import mib
 
 NUM_CLASSES = 21
 # (method, crop side, batch): the papers' training crops and batches.
@@ -144,10 +139,6 @@ def measure(spec):
                                  dict(spec, batch=1, size=8))
 
 
-def _mib(x):
-    return x / 2**20
-
-
 def main(argv=None):
     args = parse_args(argv)
     settings = PAPER if args.paper else QUICK
@@ -187,7 +178,7 @@ def main(argv=None):
                  if method in base else 'n/a')
         print(head + f'| {1e3 * res["time"]:.1f} '
               f'| {1e3 * res["time"] / batch:.1f} '
-              f'| {_mib(res["peak"]) / batch:.1f}{mark} | {ratio} |')
+              f'| {mib(res["peak"]) / batch:.1f}{mark} | {ratio} |')
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@
    solver, against the partial-CE baseline config on the same batch.
 
 Times are medians of ``--repeats`` passes in a spawned process
-(``harness.py``).
+(``harness``).
 
 Usage::
 
@@ -42,18 +42,15 @@ import time
 import torch
 import torch.nn.functional as F
 
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.models.layers.potts import (FAST_SOLVER, REFERENCE_SOLVER,
                                             GridNeighbourhood,
                                             quadratic_pseudo_labels,
                                             self_labeling_energy,
                                             soft_jaccard, solve_pseudo_labels)
 
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
-
-ROOT = osp.dirname(osp.dirname(_HERE))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MSCMR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
 SOFTSL_CFG = osp.join(
     MSCMR, 'softsl_deeplabv2_mobilenet-v2-d8_1xb8-240_mscmr-scribble-'

@@ -13,7 +13,7 @@
    authors'), with the largest difference of the two results.
 
 Method (spawned process per case, median time, peak above the pre-pass
-level) as the other bench scripts, through ``harness.py``.
+level) as the other bench scripts, through ``harness``.
 
 Usage::
 
@@ -44,7 +44,6 @@ Usage::
 """
 import argparse
 import os.path as osp
-import sys
 import time
 
 import torch
@@ -53,15 +52,13 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 import mmscribble  # noqa: F401
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.models.heads.spml_head import SPMLHead
 from mmscribble.models.layers.spml_random_walk import (random_walk_matvec,
                                                        random_walk_squaring,
                                                        spml_transition)
-
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
+from mmscribble.utils.cli import mib
 
 
 def parse_args(argv=None):
@@ -188,10 +185,6 @@ def measure(build, spec, tiny):
     return measure_in_subprocess(build, spec, dict(spec, **tiny))
 
 
-def _mib(x):
-    return x / 2**20
-
-
 def loss_section(args):
     print(
         f'# SPML embedding loss: 64-d, batch {args.batch}, device '
@@ -214,7 +207,7 @@ def loss_section(args):
         print(
             f'| {size}x{size} | {1e3 * res["time"]:.0f} '
             f'| {1e3 * res["time"] / args.batch:.0f} '
-            f'| {_mib(res["peak"]):.0f}{mark} |',
+            f'| {mib(res["peak"]):.0f}{mark} |',
             flush=True)
 
 
@@ -250,7 +243,7 @@ def walk_section(args):
             mark = ' (lower bound)' if res['flagged'] else ''
             print(
                 f'| {size}x{size} | {form} | {1e3 * res["time"]:.1f} '
-                f'| {_mib(res["peak"]):.0f}{mark} '
+                f'| {mib(res["peak"]):.0f}{mark} '
                 f'| {diff:.1e} | {moved:.2f} |',
                 flush=True)
 

@@ -21,7 +21,7 @@ The paper's size is slow on a CPU (about 3 s per image for the walk and
 
 Method:
 
-* Measurement (``harness.py``, shared with ``bench_lam.py``): every case runs
+* Measurement (``harness``, shared with ``bench_lam.py``): every case runs
   in its own freshly spawned process; a tiny pass loads kernels and thread
   pools first and one untimed full pass touches the buffers; time is the median
   wall time of ``--repeats`` forward + backward passes (synchronized on a GPU)
@@ -37,21 +37,16 @@ Method:
   ``(HW, HW)`` matrices per image, fits in ``--dense-budget-gb``.
 """
 import argparse
-import os.path as osp
 import sys
 
 import torch
 import torch.nn as nn
 
+from mmscribble.benchmark.harness import (add_measure_args,
+                                          measure_in_subprocess)
 from mmscribble.models.layers import RandomWalk, ViewTransform
 from mmscribble.models.losses import eigenspace_loss
-
-# harness.py sits beside this script; loaded from another directory
-# (speed_table.py, the tests) this one may not be on sys.path yet.
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from harness import add_measure_args, measure_in_subprocess  # noqa: E402
+from mmscribble.utils.cli import mib
 
 NUM_CLASSES = 21
 
@@ -142,14 +137,10 @@ def _build_case(spec):
 
 
 def measure(spec):
-    """Measure ``spec`` in a spawned process (see ``harness.py``); one-off
+    """Measure ``spec`` in a spawned process (see ``harness``); one-off
     kernel memory is loaded on a tiny case first."""
     return measure_in_subprocess(
         _build_case, spec, dict(spec, batch=1, size=8, channels=4))
-
-
-def _mib(x):
-    return x / 2**20
 
 
 def main(argv=None):
@@ -198,8 +189,8 @@ def main(argv=None):
         mark = ' (lower bound)' if res['flagged'] else ''
         print(f'| {name} | {batch} | {1e3 * res["time"]:.1f} '
               f'| {1e3 * res["time"] / batch:.1f} '
-              f'| {_mib(res["peak"]):.1f}{mark} '
-              f'| {_mib(res["peak"]) / batch:.1f} |')
+              f'| {mib(res["peak"]):.1f}{mark} '
+              f'| {mib(res["peak"]) / batch:.1f} |')
 
     def per_image(name):
         batch, res = results[name]
@@ -214,7 +205,7 @@ def main(argv=None):
         if base and walk:
             print(f'- {name} vs no walk, per image: '
                   f'time x{walk[0] / base[0]:.2f}, '
-                  f'peak memory +{_mib(walk[1] - base[1]):.1f} MiB')
+                  f'peak memory +{mib(walk[1] - base[1]):.1f} MiB')
     index = per_image('eigen loss, index, flip')
     dense = per_image('eigen loss, dense Eq. 10, flip')
     if index and dense:

@@ -60,22 +60,17 @@ import argparse
 import glob
 import os.path as osp
 import statistics
+import subprocess
 import sys
 import time
 
 import torch
 
+from mmscribble.benchmark.harness import add_measure_args
+from mmscribble.utils.cli import positive_float, positive_int
+
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
-
-import bench_cdsp  # noqa: E402
-import bench_lam  # noqa: E402
-import bench_losses  # noqa: E402
-import bench_softsl  # noqa: E402
-import bench_spml  # noqa: E402
-import bench_urss  # noqa: E402
-
 CONFIG_DIR = osp.join(ROOT, 'configs', 'benchmark', 'mscmr')
 QUICK = dict(
     urss=['--size', '33', '--channels', '512', '--batch', '2'],
@@ -104,18 +99,13 @@ def parse_args(argv=None):
         '--paper',
         action='store_true',
         help="papers' sizes for the heads and losses (slow on a CPU)")
-    parser.add_argument(
-        '--repeats',
-        type=int,
-        default=3,
-        help='timed passes per case / rounds of training steps')
-    parser.add_argument(
-        '--threads', type=int, default=None, help='torch CPU threads')
-    parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device")
+    add_measure_args(
+        parser,
+        repeats=3,
+        repeats_help='timed passes per case / rounds of training steps')
     parser.add_argument(
         '--dense-budget-gb',
-        type=float,
+        type=positive_float,
         default=None,
         help='memory that bounds the batch of the dense forms (default: '
         'the bench scripts\' own)')
@@ -135,21 +125,14 @@ def parse_args(argv=None):
         'trained on the real scribbles)')
     parser.add_argument(
         '--batch',
-        type=int,
+        type=positive_int,
         default=None,
         help="section 7's batch size (default: each config's)")
-    args = parser.parse_args(argv)
-    for name in ('repeats', 'threads', 'batch'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name} must be a positive int')
-    if args.dense_budget_gb is not None and args.dense_budget_gb <= 0:
-        parser.error('--dense-budget-gb must be positive')
-    return args
+    return parser.parse_args(argv)
 
 
 def bench_argv(name, args):
-    """Arguments of ``bench_<name>.main`` for this run."""
+    """Command-line arguments of ``bench_<name>.py`` for this run."""
     argv = list((PAPER if args.paper else QUICK)[name])
     argv += ['--repeats', str(args.repeats), '--device', args.device]
     if args.threads:
@@ -159,8 +142,18 @@ def bench_argv(name, args):
     return argv
 
 
+def run_bench(name, args):
+    """Run ``bench_<name>.py`` (beside this script) in its own process,
+    printing to this one's output; an error in it stops the table."""
+    sys.stdout.flush()
+    subprocess.run(
+        [sys.executable,
+         osp.join(HERE, f'bench_{name}.py'), *bench_argv(name, args)],
+        check=True)
+
+
 # ---------------------------------------------------------------------------
-# Section 4: training iterations, side by side.
+# Section 7: training iterations, side by side.
 # ---------------------------------------------------------------------------
 def _strip_pretrained(node):
     """Drop ``Pretrained`` inits: timing does not depend on the weights."""
@@ -309,7 +302,7 @@ def train_section(args):
     if args.configs:
         paths = args.configs
     else:
-        from mscmr_table import discover
+        from mmscribble.benchmark.mscmr.rows import discover
         paths = [
             osp.join(ROOT, r['config'])
             for r in discover(sorted(glob.glob(osp.join(CONFIG_DIR, '*.py'))))
@@ -363,20 +356,20 @@ def main(argv=None):
         size = 'papers\' sizes' if args.paper else 'quick sizes (--paper ' \
             'for the papers\')'
         print(f'## URSS random walk and eigenspace loss, {size}\n', flush=True)
-        bench_urss.main(bench_argv('urss', args))
+        run_bench('urss', args)
         print(f'\n## BLPSeg local aggregation module, {size}\n', flush=True)
-        bench_lam.main(bench_argv('lam', args))
+        run_bench('lam', args)
         print(f'\n## Per-pixel losses, {size}\n', flush=True)
-        bench_losses.main(bench_argv('losses', args))
+        run_bench('losses', args)
         print(f'\n## CDSP: LoRM chunked vs dense, distance transform vs '
               f'the authors\' loop, {size}\n', flush=True)
-        bench_cdsp.main(bench_argv('cdsp', args))
+        run_bench('cdsp', args)
         print(f'\n## Soft self-labeling: reference vs fast solver, {size}\n',
               flush=True)
-        bench_softsl.main(bench_argv('softsl', args))
+        run_bench('softsl', args)
         print(f'\n## SPML: embedding loss, random walk by products vs '
               f'squaring, {size}\n', flush=True)
-        bench_spml.main(bench_argv('spml', args))
+        run_bench('spml', args)
     if not args.skip_train:
         train_section(args)
 

@@ -1,21 +1,14 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
-"""tools/benchmark/harness.py: its peak memory on known allocations, and
-that the allocator setting for memory passes never reaches timed runs."""
+"""mmscribble/benchmark/harness.py: its peak memory on known allocations,
+and that the allocator setting for memory passes never reaches timed
+runs."""
 import os
-import os.path as osp
 import platform
-import sys
 
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BENCH = osp.join(ROOT, 'tools', 'benchmark')
-# Imported by name, as the bench scripts do, so that the spawned processes
-# of measure_in_subprocess (which inherit sys.path) find it too.
-if BENCH not in sys.path:
-    sys.path.insert(0, BENCH)
-import harness  # noqa: E402
+from mmscribble.benchmark import harness
 
 MIB = 1024 * 1024
 linux_glibc = pytest.mark.skipif(

@@ -1,13 +1,12 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
 """Time and peak memory of one forward + backward step, in a fresh process.
 
-Shared by the bench scripts beside it, which import it as ``harness``
-(their own directory is on ``sys.path``). It lives with the tools, not in
-the package: it tunes the C library's allocator and reads ``/proc``, which
-nothing that imports ``mmscribble`` should do. Each case runs in its own
+The measurement of the bench scripts under ``tools/benchmark/``. Not
+imported by ``import mmscribble``: it tunes the C library's allocator and
+reads ``/proc``, which importing the package must not do; a bench script
+imports it as ``mmscribble.benchmark.harness``. Each case runs in its own
 spawned process, so one case's allocations and thread pools never count
-against another's, and an out-of-memory case becomes a row, not a crash;
-the spawned process finds ``harness`` (and the script) on the ``sys.path``
-that ``multiprocessing`` hands down from its parent.
+against another's, and an out-of-memory case becomes a row, not a crash.
 
 Time: median of the timed passes, with the C library's allocator as
 everyone runs it (glibc's dynamic mmap threshold: freed buffers are kept
@@ -40,6 +39,8 @@ from queue import Empty
 from typing import Callable, Optional
 
 import torch
+
+from ..utils.cli import positive_int
 
 
 def _status_kib(field: str) -> int:
@@ -165,23 +166,20 @@ def _peak_of(step, sync, cuda):
     return after_peak - before, after_peak <= setup_peak
 
 
-def add_measure_args(parser, repeats: int = 3) -> None:
+def add_measure_args(parser,
+                     repeats: int = 3,
+                     repeats_help: str = 'timed passes per case') -> None:
     """Add the options every bench script passes to :func:`measure_step`.
 
-    ``--repeats`` (timed passes per case, default ``repeats``),
-    ``--device`` and ``--threads``; the scripts check their ranges.
+    ``--repeats`` (timed passes per case, default ``repeats``; >= 1),
+    ``--device`` and ``--threads`` (>= 1).
     """
     parser.add_argument(
-        '--repeats',
-        type=int,
-        default=repeats,
-        help='timed passes per case')
+        '--repeats', type=positive_int, default=repeats, help=repeats_help)
     parser.add_argument(
         '--device', default='cpu', help="'cpu' or a CUDA device")
     parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
+        '--threads', type=positive_int, default=None,
         help='torch CPU threads (default: torch default)')
 
 

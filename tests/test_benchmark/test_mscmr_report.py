@@ -1,0 +1,150 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""mmscribble/benchmark/mscmr/report.py: the table's cells from runs worked
+by hand (the paired difference to the control and its interval, SPML's time
+with its first stage)."""
+import numpy as np
+
+from mmscribble.benchmark.mscmr import report, stats
+
+INFO = dict(
+    split='val', machine='x', cpus=2, torch='t', load='0.0', date='d', jobs=1)
+
+
+def table_row(rid, method, runs, **fields):
+    """A row of the table as ``discover`` gives it, with its ``runs``:
+    ``fields`` replace the defaults (a main-section method on the real
+    scribbles without a control)."""
+    return dict(
+        dict(
+            id=rid,
+            method=method,
+            labels='scribbles',
+            baseline=False,
+            section='main',
+            control=None,
+            no_control=False,
+            runs=runs), **fields)
+
+
+def test_spml_time_counts_stage_1_and_the_pseudo_labels():
+    one = fake_run(0, dict(A=flat(0.6)), train_s=120.0)
+    two = dict(
+        fake_run(0, dict(A=flat(0.7)), train_s=60.0),
+        source_train_s=120.0,
+        pseudo_label_s=30.0)
+    cdsp = dict(two)
+    rows = [
+        table_row(
+            'pce',
+            'partial CE', [fake_run(0, dict(A=flat(0.6)), train_s=60.0)],
+            baseline=True),
+        table_row('spml-stage1', 'S1', [one]),
+        table_row(
+            'spml',
+            'S2', [two],
+            control='pce',
+            pseudo_labels_of='spml-stage1',
+            pseudo_label_tool='spml'),
+        # CDSP's pseudo-label source is another method's row: not counted.
+        table_row(
+            'cdsp',
+            'C', [cdsp],
+            control='pce',
+            pseudo_labels_of='pce',
+            pseudo_label_tool='segmentor'),
+    ]
+    assert stats.run_time(rows[2], two) == 210.0
+    assert stats.run_time(rows[3], cdsp) == 60.0
+    table = report.make_table(rows, INFO)
+    cells = {
+        x.split('|')[1].split()[0]: [c.strip() for c in x.split('|')[1:-1]]
+        for x in table.splitlines()
+        if x.startswith('| ') and not x.startswith('| row')
+    }
+    # train time (min), s / iter (its own), time vs baseline (210 / 60 s)
+    assert cells['spml'][-3:] == ['3.5', '0.50', '3.50']
+    assert cells['spml-stage1'][-3:] == ['2.0', '0.50', '2.00']
+    assert cells['cdsp'][-3:] == ['1.0', '0.50', '1.00']
+    assert ('`spml`: train time = the training of `spml-stage1` + the '
+            'pseudo-label step + its own training, mean per seed: '
+            '2.0 + 0.5 + 1.0 min') in table
+    assert '`cdsp`: train time' not in table
+
+
+def fake_run(seed, per_volume, train_s=60.0):
+    """A finished (row, seed) result as run_row writes it."""
+    vols = [stats.volume_mean_dice(v) for v in per_volume.values()]
+    metrics = {
+        f'vol/Dice_{s}': float(np.mean([v[s] for v in per_volume.values()]))
+        for s in stats.STRUCTURES
+    }
+    metrics.update({
+        'vol/mDice3D': float(np.mean(vols)),
+        'mIoU': 50.0,
+        'vol/num_volumes': len(vols)
+    })
+    return dict(
+        seed=seed,
+        per_volume=per_volume,
+        metrics=metrics,
+        train_s=train_s,
+        s_per_iter=0.5,
+        iters=240,
+        batch=8,
+        crop=[161, 161],
+        threads=1)
+
+
+def flat(value):
+    return dict(RV=value, Myo=value, LV=value)
+
+
+def test_paired_difference_and_table_by_hand():
+    # Control: seeds 0, 1, 2; the method: seeds 0 and 1, each volume 0.05
+    # (seed 0) and 0.15 (seed 1) above the control's.
+    ctl_runs = [
+        fake_run(s, dict(A=flat(0.6 + 0.1 * s), B=flat(0.5)))
+        for s in (0, 1, 2)
+    ]
+    row_runs = [
+        fake_run(0, dict(A=flat(0.65), B=flat(0.55)), 90.0),
+        fake_run(1, dict(A=flat(0.85), B=flat(0.65)), 90.0)
+    ]
+    seeds, vols, diff = stats.paired_grid({r['seed']: r
+                                           for r in row_runs},
+                                          {r['seed']: r
+                                           for r in ctl_runs})
+    assert seeds == [0, 1] and vols == ['A', 'B']
+    np.testing.assert_allclose(diff, [[0.05, 0.05], [0.15, 0.15]])
+    rows = [
+        table_row('pce', 'partial CE', ctl_runs, baseline=True),
+        table_row('m', 'M', row_runs, control='pce'),
+        table_row('n', 'N', row_runs[:1], no_control=True),
+        table_row(
+            'm-drop0.3',
+            'M',
+            row_runs[:1],
+            labels='drop 0.3',
+            section='robustness',
+            control='pce-drop0.3'),
+    ]
+    table = report.make_table(rows, dict(INFO, jobs=2, wall_s=600.0))
+    line = next(x for x in table.splitlines() if x.startswith('| m (control'))
+    cells = [c.strip() for c in line.split('|')[1:-1]]
+    # seeds, RV, Myo, LV, mean Dice (mean of 0.60 and 0.75, sd 0.106),
+    # paired difference (means 0.05 / 0.15 per seed: crossed bootstrap
+    # interval [0.05, 0.15]), mIoU, time (1.5 min), s/iter, 90 / 60 s.
+    assert cells[3:] == [
+        '2', '0.675 ± 0.106', '0.675 ± 0.106', '0.675 ± 0.106',
+        '0.675 ± 0.106', '+0.100 [+0.050, +0.150] (2x2)', '50.0 ± 0.0', '1.5',
+        '0.50', '1.50'
+    ]
+    pce = next(x for x in table.splitlines() if x.startswith('| pce |'))
+    # control per seed: 0.55, 0.60, 0.65
+    assert '| 3 | 0.600 ± 0.050 |' in pce and '| - |' in pce
+    assert 'n/a (no benchmark.control)' in table
+    assert 'n/a (no pce-drop0.3 row)' in table
+    assert table.index('## Main comparison') < table.index('## Robustness')
+    assert '## Test-time dense CRF' not in table  # no row in that section
+    assert 'crossed bootstrap (10000 draws' in table
+    assert '2 run(s) at once' in table and '10.0 min wall' in table

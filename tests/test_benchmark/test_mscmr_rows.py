@@ -1,0 +1,221 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""mmscribble/benchmark/mscmr/rows.py: the table's configs share everything
+but the method, every method names an existing control row, seeds and the
+prepared config (split, schedule rescaled, pseudo-label folders) and its
+hash."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from mmscribble.benchmark.mscmr import rows
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROWS = rows.discover()
+# The table's defaults, as its command line passes them.
+OPTS = dict(
+    cfg_options=[],
+    data_root=None,
+    nifti_root=None,
+    split='val',
+    iters=None,
+    threads=None)
+
+
+def cfg_of(row):
+    return Config.fromfile(osp.join(ROOT, row['config']))
+
+
+def test_rows_baseline_first_and_ids():
+    ids = [r['id'] for r in ROWS]
+    assert ids[0] == 'pce' and ROWS[0]['baseline']
+    variants = ('drop0.3', 'drop0.5', 'shrink0.5', 'shrink1.0')
+    assert {'urss', 'blpseg', 'pce-upernet'
+            } | {f'{m}-{v}'
+                 for m in ('pce', 'urss')
+                 for v in variants} <= set(ids)
+    by_id = {r['id']: r for r in ROWS}
+    for v in variants:
+        assert by_id[f'pce-{v}']['section'] == 'robustness'
+        for m in ('urss', 'cdsp', 'softsl'):
+            assert by_id[f'{m}-{v}']['control'] == f'pce-{v}'
+        # CDSP's pseudo-labels come from partial CE on the same labels
+        assert by_id[f'cdsp-{v}']['pseudo_labels_of'] == f'pce-{v}'
+    # The default comparison: partial CE, each method's main row, the
+    # controls on other networks and SPML's first stage; the self-training
+    # rules of BLPSeg are variants (3 seeds too, outside the time budget).
+    assert {r['id'] for r in ROWS if r['section'] == 'main'} == {
+        'pce', 'urss', 'pce-upernet', 'blpseg', 'cdsp', 'softsl',
+        'spml-stage1', 'spml'
+    }
+    for m in ('blpseg-selftrain', 'blpseg-selftrain-add',
+              'blpseg-selftrain-balanced'):
+        assert by_id[m]['section'] == 'variants'
+    assert by_id['urss']['control'] == 'pce'
+    assert by_id['blpseg']['control'] == 'pce-upernet'
+    assert by_id['pce']['section'] == by_id['urss']['section'] == 'main'
+    for m in ('pce', 'urss', 'blpseg', 'cdsp', 'softsl', 'spml'):
+        crf = by_id[f'{m}-crf']
+        assert (crf['section'], crf['control'], crf['checkpoint_of'],
+                crf['pseudo_labels_of']) == ('crf', m, m, None)
+        assert cfg_of(crf).model.test_cfg.crf == dict(
+            preset='spml' if m == 'spml' else 'blpseg')
+    # Sections in order: main, variants, robustness, crf.
+    order = [rows.SECTIONS.index(r['section']) for r in ROWS]
+    assert order == sorted(order)
+
+
+def test_every_control_is_a_row_on_the_same_network():
+    by_id = {r['id']: r for r in ROWS}
+    for row in ROWS:
+        ctl = row['control']
+        if ctl is None:
+            continue
+        assert ctl in by_id, f'{row["id"]}: control {ctl} is not a row'
+        if row['section'] == 'crf':
+            # A CRF row retests its control's checkpoint: the CRF's effect.
+            assert row['checkpoint_of'] == ctl, row['id']
+            continue
+        assert by_id[ctl]['method'].startswith('partial CE'), ctl
+        assert by_id[ctl]['labels'] == row['labels'], (row['id'], ctl)
+        # Same backbone and decoder (heads differ only by their loss).
+        a, b = cfg_of(row).model, cfg_of(by_id[ctl]).model
+        assert a.backbone == b.backbone
+        keys = ('in_channels', 'in_index', 'channels')
+        assert [a.decode_head.get(k) for k in keys] == [
+            b.decode_head.get(k) for k in keys
+        ], (f'{row["id"]}: its control {ctl} reads other features '
+            f'({keys}); add a pce-<network> config (partial CE on this '
+            "row's backbone and decoder, benchmark control=None) and name "
+            'it in benchmark.control (docs/benchmarks.md, Adding a method)')
+
+
+def test_row_seeds():
+    main = dict(section='main', seed=0)
+    assert rows.row_seeds(main, 3) == [0, 1, 2]
+    assert rows.row_seeds(dict(section='robustness', seed=5), 3) == [5]
+    assert rows.row_seeds(dict(section='variants', seed=5), 2) == [5, 6]
+    assert rows.row_seeds(dict(section='crf', seed=0), 3) == [0]
+    # --first-seed K: seeds K .. K+N-1, the same runs (work dir and hash)
+    # a plain --seeds K+N run trains, so a split table is reused whole.
+    assert rows.row_seeds(main, 1, 2) == [2]
+    assert rows.row_seeds(dict(section='main', seed=5), 2, 1) == [6, 7]
+    assert rows.row_seeds(dict(section='robustness', seed=5), 3, 1) == [6]
+
+
+def test_seed_goes_to_randomness_and_changes_the_hash():
+    row = ROWS[0]
+    opts = OPTS
+    a = rows.prepare_config(row, opts, 'w0', seed=0)
+    b = rows.prepare_config(row, opts, 'w1', seed=1)
+    assert (a.randomness.seed, b.randomness.seed) == (0, 1)
+    assert a.randomness.deterministic is False  # the rest kept
+    assert rows.config_hash(a) != rows.config_hash(b)
+    # work_dir is not part of the hash; the seed and the options are.
+    c = rows.prepare_config(row, opts, 'elsewhere', seed=0)
+    assert rows.config_hash(a) == rows.config_hash(c)
+    d = rows.prepare_config(
+        row,
+        dict(opts, cfg_options=['train_dataloader.batch_size=2']),
+        'w0',
+        seed=0)
+    assert rows.config_hash(a) != rows.config_hash(d)
+    # The run-order hint is not either: a new cost keeps every finished
+    # run (the section is, like any other key of the config).
+    e = rows.prepare_config(
+        row, dict(opts, cfg_options=['benchmark.cost=3.0']), 'w0', seed=0)
+    assert e.benchmark.cost == 3.0
+    assert rows.config_hash(a) == rows.config_hash(e)
+    assert a.benchmark.cost == 1.0  # and the hash does not touch the config
+
+
+@pytest.mark.parametrize('row', ROWS[1:], ids=lambda r: r['id'])
+def test_same_backbone_input_schedule_and_seed(row):
+    base, cfg = cfg_of(ROWS[0]), cfg_of(row)
+    for key in ('model.backbone', 'model.data_preprocessor', 'optim_wrapper',
+                'param_scheduler', 'train_cfg', 'train_dataloader.batch_size',
+                'randomness', 'crop_size', 'test_dataloader',
+                'test_evaluator'):
+        assert eval(f'cfg.{key}') == eval(f'base.{key}'), key
+    # The same augmentations; methods may add cue transforms only.
+    cues = {'SLICBoundaries', 'CDSPDistanceMaps', 'FelzenszwalbSuperpixels'}
+    strip = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] not in cues
+    ]
+    assert strip == base.train_dataloader.dataset.pipeline
+    for hook in cfg.get('custom_hooks', []):
+        if hook['type'] == 'PhaseSwitchHook' and row['method'] == 'URSS':
+            assert hook['phases'][0]['begin'] == cfg.train_cfg.max_iters // 2
+
+
+def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):
+    by_id = {r['id']: r for r in ROWS}
+    one, two = by_id['spml-stage1'], by_id['spml']
+    assert (one['section'], one['control'],
+            one['pseudo_labels_of']) == ('main', None, None)
+    assert (two['section'], two['control'], two['pseudo_labels_of'],
+            two['pseudo_label_tool']) == ('main', 'pce', 'spml-stage1', 'spml')
+    assert cfg_of(one).model.decode_head.type == 'SPMLHead'
+    # Stage 2 is the control's network: only its training labels differ.
+    a, b = cfg_of(two), cfg_of(by_id['pce'])
+    assert a.model == b.model
+    opts = OPTS
+    work = str(tmp_path / 'spml' / 'seed0')
+    prefix = rows.prepare_config(two, opts, work,
+                                 0).train_dataloader.dataset.data_prefix
+    assert prefix == dict(
+        img_path='img_dir/train',
+        seg_map_path=osp.join(osp.abspath(work), 'pseudo_label'))
+    # Without a run folder (path checks, hashes): the stage-1 scribbles.
+    prefix = rows.prepare_config(two, opts,
+                                 '').train_dataloader.dataset.data_prefix
+    assert prefix.seg_map_path == 'ann_dir/train'
+    # CDSP's pseudo-labels stay an extra map beside the scribbles.
+    prefix = rows.prepare_config(by_id['cdsp'], opts,
+                                 work).train_dataloader.dataset.data_prefix
+    assert prefix.seg_map_path == 'ann_dir/train'
+    assert prefix.gt_pseudo_seg == osp.join(osp.abspath(work), 'pseudo_label')
+
+
+BAD_TOOL_CFG = """_base_ = [{base!r}]
+benchmark = dict(method='x', control='pce', {extra})
+"""
+
+
+@pytest.mark.parametrize('extra,match', [
+    ("pseudo_labels_of='pce', pseudo_label_tool='crf'", 'pseudo_label_tool'),
+    ("pseudo_label_tool='spml'", 'needs pseudo_labels_of'),
+    ("cost=0", 'bad_x.py: benchmark.cost must be a positive number'),
+    ("cost='long'", 'benchmark.cost'),
+    ("cost=True", 'benchmark.cost'),
+])
+def test_bad_pseudo_label_tool_is_an_error(tmp_path, extra, match):
+    pce = osp.join(ROOT, ROWS[0]['config'])
+    bad = tmp_path / 'bad_x.py'
+    bad.write_text(BAD_TOOL_CFG.format(base=pce, extra=extra))
+    with pytest.raises(ValueError, match=match):
+        rows.discover([pce, str(bad)])
+
+
+
+def test_scale_schedule_keeps_proportions():
+    cfg = cfg_of(next(r for r in ROWS if r['id'] == 'urss'))
+    rows.scale_schedule(cfg, 20)
+    assert cfg.train_cfg.max_iters == 20
+    assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [(0, 2),
+                                                                     (2, 20)]
+    assert cfg.custom_hooks[0]['phases'][0]['begin'] == 10
+    assert cfg.default_hooks.checkpoint.interval == 20
+    rows.scale_schedule(cfg, 1)
+    assert all(s['end'] > s['begin'] for s in cfg.param_scheduler)
+
+
+def test_split_is_one_override():
+    cfg = cfg_of(ROWS[0])
+    cfg.merge_from_dict(rows.split_overrides('train'))
+    ds = cfg.test_dataloader.dataset
+    assert ds.ann_file == 'splits/train.txt'
+    assert ds.data_prefix == dict(
+        img_path='img_dir/train', seg_map_path='ann_dir/train')
+

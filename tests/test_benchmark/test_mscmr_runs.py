@@ -1,0 +1,61 @@
+# Copyright (c) mmscribble contributors. All rights reserved.
+"""mmscribble/benchmark/mscmr/runs.py: the runs' environment and the reuse
+of finished runs."""
+import json
+import os
+
+from mmscribble.benchmark.mscmr import rows, runs
+
+
+def test_run_env_hides_gpus_only_for_device_cpu(monkeypatch):
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '0,1')
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    cpu = runs.run_env('cpu', threads=1)
+    assert cpu['CUDA_VISIBLE_DEVICES'] == '' and cpu['OMP_NUM_THREADS'] == '1'
+    for device in ('auto', 'cuda'):
+        env = runs.run_env(device)
+        assert env['CUDA_VISIBLE_DEVICES'] == '0,1'
+        assert 'OMP_NUM_THREADS' not in env
+    # A copy: the tool's own environment is unchanged.
+    assert os.environ['CUDA_VISIBLE_DEVICES'] == '0,1'
+
+
+
+def test_finished_runs_are_reused_for_the_same_key(tmp_path, capsys):
+    # pce: seed 0 finished with its current key (reused), seed 1 with
+    # another config (trained again), seed 2 never run; the test-only
+    # urss-crf runs once, and its key names its source's config.
+    all_rows = {r['id']: r for r in rows.discover()}
+    pce, crf = dict(all_rows['pce']), dict(all_rows['urss-crf'])
+    opts = dict(
+        cfg_options=[],
+        data_root=None,
+        nifti_root=None,
+        split='val',
+        iters=2,
+        threads=None)
+    key0 = rows.run_key(pce, all_rows, opts, 0)
+    assert set(key0) == {'iters', 'split', 'seed', 'config'}
+    assert (key0['iters'], key0['split'], key0['seed']) == (2, 'val', 0)
+    for seed, key in ((0, key0), (1, dict(key0, config='other'))):
+        folder = tmp_path / 'pce' / f'seed{seed}'
+        folder.mkdir(parents=True)
+        (folder / 'result.json').write_text(
+            json.dumps(dict(key=key, seed=seed, metrics={'mIoU': 1.0})))
+    todo = runs.plan_runs([pce, crf], all_rows, opts, str(tmp_path), 3)
+    assert [(r['id'], run['run_seed']) for r, run, _, _ in todo] == [
+        ('pce', 1), ('pce', 2), ('urss-crf', 0)
+    ]
+    assert [res['seed'] for res in pce['runs']] == [0]
+    assert crf['runs'] == []
+    assert 'pce seed 0: reused ' in capsys.readouterr().out
+    _, run, key, done = todo[0]
+    assert run['work_dir'] == os.path.join(str(tmp_path), 'pce', 'seed1')
+    assert done == os.path.join(run['work_dir'], 'result.json')
+    assert key == rows.run_key(pce, all_rows, opts, 1)
+    crf_key = todo[2][2]
+    assert crf_key['source'] == rows.run_key(all_rows['urss'], all_rows,
+                                             opts, 0)['config']
+    # --no-reuse: every run again.
+    assert len(runs.plan_runs([pce], all_rows, opts, str(tmp_path), 3,
+                              reuse=False)) == 3
