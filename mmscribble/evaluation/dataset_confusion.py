@@ -62,10 +62,12 @@ def confusion_table(conf: np.ndarray, classes: tuple) -> str:
 
 
 def confusion_picture(conf: np.ndarray, cell: int = 24) -> np.ndarray:
-    """``(K * cell, K * cell, 3)`` RGB: cell ``(i, j)`` is white for 0 and
-    blue ``(0, 0, 255)`` for 1, the share of ground-truth class ``i`` predicted as
-    ``j`` (row-normalised; a class absent from the ground truth is
-    white)."""
+    """``(K * cell, K * cell, 3)`` RGB of the row-normalised matrix.
+
+    Cell ``(i, j)`` shows the share ``s`` of ground-truth class ``i``
+    predicted as ``j`` as ``(255 (1 - s), 255 (1 - s), 255)``: white for 0,
+    blue for 1 (a class absent from the ground truth is white).
+    """
     k = conf.shape[0]
     counts = conf[:, :k].astype(np.float64)
     rows = conf.sum(1, keepdims=True).astype(np.float64)

@@ -58,8 +58,7 @@ def config_path(name: str, package_dir: Optional[str] = None) -> str:
     """Absolute path of the shipped config ``name``.
 
     Args:
-        name (str): Path under ``configs/``, e.g.
-            ``'urss/urss_deeplabv2_r50-d8_2xb8-66k_voc12aug-scribble-465x465.py'``.
+        name (str): Path under ``configs/``, e.g. ``'urss/urss_r50.py'``.
         package_dir (str, optional): See :func:`configs_root`.
 
     Returns:

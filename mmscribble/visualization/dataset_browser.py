@@ -8,7 +8,7 @@ mmseg's ``browse_dataset.py`` reads the class-level ``METAINFO``, which a
 """
 import os
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 import mmcv
 import numpy as np
@@ -19,14 +19,25 @@ from .legend import with_legend
 SPLITS = ('train', 'val', 'test')
 
 
-def build_split(cfg, split: str):
-    """The dataset of ``cfg.<split>_dataloader``, built as the Runner
-    would (``custom_imports`` and the default scope applied)."""
+def build_split(config, split: str, cfg_options: Optional[dict] = None):
+    """The dataset of ``<split>_dataloader`` of a config, built as the
+    Runner would (``custom_imports`` and the default scope applied).
+
+    Args:
+        config (str | Config): The config or its path.
+        split (str): One of :data:`SPLITS`.
+        cfg_options (dict, optional): Overrides merged into the config
+            (``--cfg-options``).
+    """
+    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings
     from mmseg.registry import DATASETS
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

@@ -34,7 +34,8 @@ def test_index_imports_every_method_metafile():
     assert on_disk == sorted(listed)
 
 
-@pytest.mark.parametrize('path', [f'configs/{m}/metafile.yml' for m in METHODS])
+@pytest.mark.parametrize('path',
+                         [f'configs/{m}/metafile.yml' for m in METHODS])
 def test_metafile_entries(path):
     meta = load(path)
     method = path.split('/')[1]

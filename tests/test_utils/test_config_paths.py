@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmscribble.utils import config_path, configs_root
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASE = 'baseline/pce_deeplabv3plus_r50-d8_4xb4-20k_voc12aug-scribble-512x512.py'
+BASE = ('baseline/pce_deeplabv3plus_r50-d8_4xb4-20k_voc12aug-scribble-'
+        '512x512.py')
 USER = """_base_ = {base}
 classes = ('background', 'road', 'building')
 model = dict(

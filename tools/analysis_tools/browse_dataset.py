@@ -9,7 +9,7 @@ dense masks for val / test::
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmscribble.utils.cli import non_negative_int, unit_float
 from mmscribble.visualization.dataset_browser import (SPLITS, browse_samples,
@@ -35,10 +35,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    dataset = build_split(cfg, args.split)
+    dataset = build_split(args.config, args.split, args.cfg_options)
     written = browse_samples(dataset, args.out, args.num, args.opacity)
     print(f'{len(written)} picture(s) in {args.out}')
 

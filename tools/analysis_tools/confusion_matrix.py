@@ -14,7 +14,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmscribble.evaluation.dataset_confusion import (confusion_picture,
                                                      confusion_table,
@@ -29,10 +29,12 @@ def parse_args():
     parser.add_argument('config', help='config file')
     parser.add_argument('pred_dir', help='tools/test.py --out folder')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--split', choices=SPLITS, default='test')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value')
+    parser.add_argument(
+        '--split', choices=SPLITS, default='test',
+        help='the split whose ground truth is compared (default: test)')
     return parser.parse_args()
 
 
@@ -41,11 +43,8 @@ def main():
     if not osp.isdir(args.pred_dir):
         raise FileNotFoundError(f'prediction folder not found: '
                                 f'{args.pred_dir}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    conf, classes = dataset_confusion(
-        build_split(cfg, args.split), args.pred_dir)
+    dataset = build_split(args.config, args.split, args.cfg_options)
+    conf, classes = dataset_confusion(dataset, args.pred_dir)
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'confusion.csv'), 'w') as f:
         f.write(confusion_table(conf, classes))
