@@ -1,8 +1,15 @@
+import os
 import os.path as osp
+import platform
+import shutil
+import sys
 
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
+# What mim reads from an installed package (mmseg's convention): its
+# configs, tools and model index, under <package>/.mim.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def readme():
@@ -21,6 +28,42 @@ def parse_requirements(fname):
     return [line for line in lines if line]
 
 
+def add_mim_extension():
+    """Put :data:`MIM_FILES` into ``mmscribble/.mim`` (mmseg's setup.py).
+
+    An editable install (``pip install -e .``) links them, so the package
+    sees the checkout's configs; a wheel or an sdist copies them, so
+    ``mim search mmscribble`` / ``mim train mmscribble CONFIG`` and
+    :func:`mmscribble.utils.config_path` find them in site-packages.
+    Other commands (``egg_info``, ...) change nothing.
+    """
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        mode = 'copy' if platform.system() == 'Windows' else 'symlink'
+    elif {'sdist', 'bdist_wheel'} & set(sys.argv) or \
+            platform.system() == 'Windows':
+        mode = 'copy'
+    else:
+        return
+    mim_path = osp.join(HERE, 'mmscribble', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = osp.join(HERE, name), osp.join(mim_path, name)
+        if not osp.exists(src):
+            continue
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
+        else:
+            shutil.copytree(
+                src, dst, ignore=shutil.ignore_patterns('__pycache__'))
+
+
+add_mim_extension()
 setup(
     name='mmscribble',
     version='0.1.0',
@@ -29,6 +72,8 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    # mmscribble/.mim (MANIFEST.in lists its files).
+    include_package_data=True,
     # Tested on Python 3.11 only (requirements/runtime.txt lists the whole
     # tested stack and why each bound is where it is).
     python_requires='>=3.11',

@@ -3,10 +3,12 @@
 (``blpseg_maps``, ``cdsp_maps``, ``softsl_maps``, ``spml_panels``,
 ``urss_maps``, imported from their modules)."""
 from .drawing import colorize, jet, load_image, overlay, save_rgb, tile
+from .legend import legend_panel, with_legend
 from .palette import (hashed_palette, pca_colours, random_colours,
                       wrapped_palette)
 
 __all__ = [
     'colorize', 'jet', 'load_image', 'overlay', 'save_rgb', 'tile',
+    'legend_panel', 'with_legend',
     'hashed_palette', 'pca_colours', 'random_colours', 'wrapped_palette'
 ]
