@@ -93,6 +93,8 @@ def test_modes_finite_with_and_without_scribbles(mode, scribbled):
     losses = head.loss([feats], _samples(scribbled=scribbled), {}, img=img)
     assert all(torch.isfinite(v) for k, v in losses.items() if 'loss' in k)
     assert ('loss_potts' in losses) == (mode == 'gd')
+    # No labelled pixel, no accuracy (mmseg's logged 100.0).
+    assert ('acc_seg' in losses) == scribbled
     if mode != 'gd' and not scribbled:
         # Issue 26: no scribbled pixel, nothing for the default
         # denominator (the scribble count) to keep in proportion: the term
