@@ -7,7 +7,6 @@ from typing import Callable, Dict, Optional, Sequence, Union
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads import UPerHead
-from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
@@ -18,6 +17,7 @@ from ...utils.validation import (check_choice, check_fraction,
                                  grouped_option)
 from ..layers.local_aggregation import LocalAggregationModule
 from ..utils import cell_centre_mask, self_training_target
+from ..utils.accuracy import log_accuracy
 from .scribble_head import ScribbleHeadMixin
 
 # Values of ``self_training_mode``.
@@ -434,6 +434,4 @@ class BLPSegHead(ScribbleHeadMixin, UPerHead):
                 seg, target, scrib_logits=scrib)
             losses['loss_self'] = self.self_training_weight * sum(
                 self_losses.values())
-        losses['acc_seg'] = accuracy(
-            seg, label, ignore_index=self.ignore_index)
-        return losses
+        return log_accuracy(losses, seg, label, self.ignore_index)

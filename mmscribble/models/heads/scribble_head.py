@@ -4,12 +4,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmscribble.structures import get_map_spec
 from ..utils import cell_centre_mask
+from ..utils.accuracy import log_accuracy
 
 
 class ScribbleHeadMixin:
@@ -182,6 +184,25 @@ class ScribbleHeadMixin:
             name = loss.loss_name
             losses[name] = losses[name] + value if name in losses else value
         return losses
+
+    def loss_by_feat(self, seg_logits: Tensor,
+                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """mmseg's: every ``loss_decode`` on the logits resized to the
+        labels, and ``acc_seg``, left out of a batch without labelled
+        pixel (:func:`~mmscribble.models.utils.accuracy.log_accuracy`;
+        mmseg logs 100.0 there)."""
+        seg_label = self._stack_batch_gt(batch_data_samples)
+        seg_logits = resize(
+            seg_logits,
+            size=seg_label.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        seg_weight = None if self.sampler is None else self.sampler.sample(
+            seg_logits, seg_label)
+        seg_label = seg_label.squeeze(1)
+        losses = self.sum_decode_losses(
+            seg_logits, seg_label, weight=seg_weight)
+        return log_accuracy(losses, seg_logits, seg_label, self.ignore_index)
 
     @staticmethod
     def check_loss_name(name, arg: str) -> str:

@@ -10,7 +10,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
@@ -266,7 +265,7 @@ class SPMLHead(BaseScribbleHead):
              img: Optional[Tensor] = None,
              extract_feat=None) -> dict:
         emb, logits = self.forward_embedding(inputs)
-        losses = BaseDecodeHead.loss_by_feat(self, logits, batch_data_samples)
+        losses = self.loss_by_feat(logits, batch_data_samples)
         losses.update(self.embedding_losses(emb, batch_data_samples))
         return losses
 

@@ -7,7 +7,6 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
@@ -17,6 +16,7 @@ from ..layers.random_walk import RandomWalk
 from ..layers.transition_ops import (SAMPLE_KINDS, ViewTransform, apply_view,
                                      crop_view, overlap_size, sample_view)
 from ..utils import kept_bn_stats
+from ..utils.accuracy import log_accuracy
 from .deeplabv2_head import DeepLabV2Head
 
 # Values of ``ss_on``; the feature ones are keys of forward_intermediates.
@@ -350,9 +350,7 @@ class URSSHead(DeepLabV2Head):
             boundary, valid = self._entropy_maps(batch_data_samples)
             losses[self.loss_entropy.loss_name] = self.loss_entropy(
                 seg_logits, boundary, valid)
-        losses['acc_seg'] = accuracy(
-            seg_logits, seg_label, ignore_index=self.ignore_index)
-        return losses
+        return log_accuracy(losses, seg_logits, seg_label, self.ignore_index)
 
     def _entropy_maps(
         self, batch_data_samples: SampleList

@@ -30,6 +30,7 @@ The energy drops pairs whose both ends are scribbled
 scribbles of different classes are exactly such a pair, infinite for the
 logarithmic relaxations.
 """
+import functools
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -70,6 +71,26 @@ def _shift_back(x: Tensor, dy: int, dx: int) -> Tensor:
     h, w = x.shape[-2:]
     xp = F.pad(x, (1, 1, 1, 1))
     return xp[..., 1 - dy:1 - dy + h, 1 - dx:1 - dx + w]
+
+
+def in_float32(method):
+    """Run a neighbourhood method on ``y`` in float32 with autocast off.
+
+    Under autocast the ``(M, M)`` products of the dense neighbourhood ran
+    in half precision, and a half ``y`` drops the relaxations' log guard
+    to half's smallest normal (6e-5 in float16): energies off by a third,
+    gradients by all of their value. float64 stays float64; the result
+    is float32 (or float64), and gradients flow back to a half ``y``.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, y: Tensor, *args, **kwargs):
+        with torch.autocast(device_type=y.device.type, enabled=False):
+            return method(self,
+                          y.to(torch.promote_types(y.dtype, torch.float32)),
+                          *args, **kwargs)
+
+    return wrapper
 
 
 def rgb_guide(img: Tensor, mean: Sequence[float],
@@ -150,11 +171,13 @@ class GridNeighbourhood:
         return GridNeighbourhood(
             self.weights.masked_fill(both, 0), self.offsets)
 
+    @in_float32
     def pair_energy(self,
                     y: Tensor,
                     relaxation: str,
                     eps: Optional[float] = None) -> Tensor:
-        """``sum_{{i, j} in N} w_ij P(y_i, y_j)`` per image.
+        """``sum_{{i, j} in N} w_ij P(y_i, y_j)`` per image (float32 at
+        least, autocast off: :func:`in_float32`).
 
         Args:
             y (Tensor): ``(N, K, H, W)`` distributions.
@@ -311,13 +334,16 @@ class DenseNeighbourhood:
             self.weights.masked_fill(f[:, :, None] & f[:, None, :], 0),
             self._shape)
 
+    @in_float32
     def pair_energy(self,
                     y: Tensor,
                     relaxation: str,
                     eps: Optional[float] = None) -> Tensor:
         """``sum_{i < j} w_ij P(y_i, y_j)`` per image: one ``(M, M)``
         product of the pseudo-labels, since every relaxation is a function
-        of ``p.q``, ``|p|^2`` and ``|q|^2``.
+        of ``p.q``, ``|p|^2`` and ``|q|^2``. Like every method of this
+        class taking ``y``, in float32 at least with autocast off
+        (:func:`in_float32`).
 
         Args:
             y (Tensor): ``(N, K, H, W)``.
@@ -334,6 +360,7 @@ class DenseNeighbourhood:
                                     relaxation, eps)
         return 0.5 * (self.weights.to(y.dtype) * p_val).flatten(1).sum(1)
 
+    @in_float32
     def pair_energy_grad(self,
                          y: Tensor,
                          relaxation: str,
@@ -349,6 +376,7 @@ class DenseNeighbourhood:
         grad = flat @ (w * a) + flat * (w * b_p).sum(2)[:, None]
         return grad.view_as(y)
 
+    @in_float32
     def laplacian(self, y: Tensor) -> Tensor:
         """``L y = D y - W y`` (see the grid's), one ``(M, M)`` product."""
         flat = y.flatten(2)

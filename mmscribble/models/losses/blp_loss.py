@@ -330,6 +330,9 @@ def annotation_probability_loss(scrib_logits: Tensor,
     valid_mask = as_pixel_map(valid_mask, 'valid_mask', label.shape,
                               'the label')
     weight = as_pixel_map(weight, 'weight', label.shape, 'the label')
+    # float32 at least: a float16 sum over a VOC batch overflows 65504.
+    scrib_logits = scrib_logits.to(
+        torch.promote_types(scrib_logits.dtype, torch.float32))
     num_scrib = scrib_logits.shape[1] - 1
     if num_scrib < 1:
         raise ValueError('scrib_logits needs K + 1 >= 2 channels (K classes '

@@ -71,6 +71,8 @@ def distance_entropy_loss(pred: Tensor,
     n, _, h, w = pred.shape
     distance_map = as_pixel_map(distance_map, 'distance_map', (n, h, w))
     valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w))
+    # float32 at least: a float16 sum over a VOC batch overflows 65504.
+    pred = pred.to(torch.promote_types(pred.dtype, torch.float32))
     log_p = pred.log_softmax(dim=1)
     entropy = -(log_p.exp() * log_p).sum(dim=1)
     weight = distance_map.to(pred.dtype) / scale

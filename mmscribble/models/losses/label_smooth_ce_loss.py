@@ -3,6 +3,7 @@
 """
 from typing import Optional
 
+import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -64,6 +65,8 @@ def label_smooth_cross_entropy(pred: Tensor,
     label = label.long()
     if check_labels:
         utils.check_labels(label, k, ignore_index)
+    # float32 at least: a float16 count above 65504 pixels is inf.
+    pred = pred.to(torch.promote_types(pred.dtype, torch.float32))
     log_p = pred.log_softmax(dim=1)
     counted = label != ignore_index
     if valid_mask is not None:

@@ -4,6 +4,7 @@
 from typing import Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -39,31 +40,52 @@ def segment_logits(embedding: Tensor, prototypes: Tensor,
         return float(kappa) * (embedding.to(dtype) @ prototypes.to(dtype).t())
 
 
-# Above this concentration the shared-shift sums of _masked_lse could
+# Above this concentration the shared-shift sums of _masked_log_ratio could
 # underflow float32 (exp(-2 kappa) < 1.2e-38 for kappa > 43).
 _SHARED_SHIFT_MAX_KAPPA = 40.0
 
 
-def _masked_lse(logits: Tensor, pos: Tensor, cand: Tensor, kappa: float):
-    """``logsumexp`` of ``logits`` over ``pos`` and over ``cand``, per row.
+def _log1p_ratio(neg_sum: Tensor, pos_sum: Tensor) -> Tensor:
+    """``log(1 + neg_sum / pos_sum)``, 0 where ``neg_sum`` is 0.
+
+    Eq. 3's ``-log(pos / (pos + neg))`` as ``softplus(log neg - log pos)``:
+    no log-sum of the denominator is formed, so a tiny ``neg / pos`` (one
+    orthogonal negative at ``kappa`` 16: ``e^-16``) keeps its value
+    instead of vanishing in ``log(1 + 1e-7)`` rounded to float32, and the
+    common shift of both sums cancels before it is added back. Rows
+    without negative give an exact 0 with a finite (zero) gradient.
+    """
+    has_neg = neg_sum > 0
+    ratio = torch.where(has_neg, neg_sum, torch.ones_like(neg_sum)).log() \
+        - pos_sum.log()
+    return torch.where(has_neg, F.softplus(ratio), torch.zeros_like(ratio))
+
+
+def _masked_log_ratio(logits: Tensor, pos: Tensor, neg: Tensor,
+                      kappa: float) -> Tensor:
+    """Eq. 3 per row: ``log(sum_{pos U neg} e^l / sum_pos e^l)``.
 
     For unit embeddings and prototypes the logits lie in ``[-kappa,
     kappa]``, so with the row maximum ``m`` subtracted every term is at
     least ``exp(-2 kappa)``, a normal float32 for ``kappa <= 40``: one
-    ``exp`` and two masked sums then give both log-sum-exps exactly, at a
-    fraction of the cost of two masked ``logsumexp`` calls. Above that
-    concentration, the masked ``logsumexp`` itself.
+    ``exp`` and two masked sums then give both sums exactly, at a
+    fraction of the cost of two masked ``logsumexp`` calls; their ratio
+    does not depend on ``m`` (:func:`_log1p_ratio`). Above that
+    concentration, the masked ``logsumexp`` itself. ``pos`` and ``neg``
+    are disjoint.
     """
     if float(kappa) > _SHARED_SHIFT_MAX_KAPPA:
         ninf = torch.finfo(logits.dtype).min
-        return (logits.masked_fill(~pos, ninf).logsumexp(1),
-                logits.masked_fill(~cand, ninf).logsumexp(1))
+        # A row without negative: softplus(finfo.min - lse_pos) = 0.
+        return F.softplus(
+            logits.masked_fill(~neg, ninf).logsumexp(1) -
+            logits.masked_fill(~pos, ninf).logsumexp(1))
     m = logits.detach().amax(1, keepdim=True)
     e = torch.exp(logits - m)
     zero = e.new_zeros(())
-    m = m[:, 0]
-    return (torch.where(pos, e, zero).sum(1).log() + m,
-            torch.where(cand, e, zero).sum(1).log() + m)
+    return _log1p_ratio(
+        torch.where(neg, e, zero).sum(1),
+        torch.where(pos, e, zero).sum(1))
 
 
 def segsort_plus_loss(embedding: Tensor,
@@ -147,19 +169,17 @@ def segsort_plus_loss(embedding: Tensor,
         counted = has_pos | use_own
     else:
         counted = has_pos
-    cand = pos | neg
-    # Rows with no positive get every column, so both log-sum-exps stay
-    # finite (no -inf - -inf = nan, no nan gradient); their weight is 0.
+    # Rows with no positive get every column as positive and none as
+    # negative, so their sums stay finite (no nan gradient); weight 0.
     pos = pos | ~counted[:, None]
-    cand = cand | ~counted[:, None]
-    lse_pos, lse_all = _masked_lse(logits, pos, cand, kappa)
+    neg = neg & ~pos
     w = counted.to(logits.dtype)
     if weight is not None:
         if weight.shape != (p, ):
             raise ValueError(f'weight must have shape (P, ) = {(p, )}, got '
                              f'{tuple(weight.shape)}')
         w = w * weight.to(logits.dtype)
-    per_pixel = (lse_all - lse_pos) * w
+    per_pixel = _masked_log_ratio(logits, pos, neg, kappa) * w
     return reduce_loss(
         per_pixel, reduction, avg_factor=avg_factor, denominator=w.sum())
 
@@ -300,7 +320,7 @@ def grouped_segsort_plus_loss(
     pixel's own segment zeroed in it (removed exactly, not subtracted), and
     per-group sums by one ``index_add`` over the columns, instead of two
     ``(P, S)`` masks; the group counts decide which pixels have another
-    positive. For ``kappa > 40`` (see :func:`_masked_lse`) the masks are
+    positive. For ``kappa > 40`` (see :func:`_masked_log_ratio`) the masks are
     built and :func:`segsort_plus_loss` is called.
 
     Args:
@@ -362,9 +382,8 @@ def grouped_segsort_plus_loss(
         torch.where(has_own, torch.zeros_like(own_e), own_e)[:, None])
     sums = e.new_zeros(p, g).index_add(1, seg_group, e)
     pos_f = pos_groups.to(e.dtype)
-    cand_f = cand_groups.to(e.dtype)
     pos_sum = (sums * pos_f).sum(1)
-    cand_sum = (sums * cand_f).sum(1)
+    neg_sum = (sums * (cand_groups & ~pos_groups).to(e.dtype)).sum(1)
     counts = torch.bincount(seg_group, minlength=g).to(e.dtype)
     own_group = seg_group[own_segment.clamp(min=0)]
     own_in_pos = pos_groups.gather(1, own_group[:, None])[:, 0] & has_own
@@ -373,19 +392,18 @@ def grouped_segsort_plus_loss(
     if fallback == 'own':
         use_own = ~has_pos & has_own
         counted = has_pos | use_own
+        # No other positive: the positive groups' sums are 0 here.
         pos_sum = torch.where(use_own, own_e, pos_sum)
-        cand_sum = torch.where(use_own, cand_sum + own_e, cand_sum)
     else:
         counted = has_pos
-    one = torch.ones_like(pos_sum)
-    pos_sum = torch.where(counted, pos_sum, one)
-    cand_sum = torch.where(counted, cand_sum, one)
+    pos_sum = torch.where(counted, pos_sum, torch.ones_like(pos_sum))
+    neg_sum = torch.where(counted, neg_sum, torch.zeros_like(neg_sum))
     w = counted.to(e.dtype)
     if weight is not None:
         if weight.shape != (p, ):
             raise ValueError(f'weight must have shape (P, ) = {(p, )}, got '
                              f'{tuple(weight.shape)}')
         w = w * weight.to(e.dtype)
-    per_pixel = (cand_sum.log() - pos_sum.log()) * w
+    per_pixel = _log1p_ratio(neg_sum, pos_sum) * w
     return reduce_loss(
         per_pixel, reduction, avg_factor=avg_factor, denominator=w.sum())

@@ -73,7 +73,9 @@ def soft_entropy_loss(logits: Tensor,
     valid_mask = as_pixel_map(valid_mask, 'valid_mask', (n, h, w))
     weight = as_pixel_map(weight, 'weight', (n, h, w))
 
-    entropy = pixel_entropy(logits)
+    # float32 at least: a float16 sum over a VOC batch overflows 65504.
+    entropy = pixel_entropy(
+        logits.to(torch.promote_types(logits.dtype, torch.float32)))
     counted = torch.ones_like(entropy, dtype=torch.bool)
     if boundary_map is not None:
         counted = counted & (boundary_map == 0)

@@ -2,6 +2,7 @@
 """The network side of soft self-labeling (Zhang & Boykov, Eq. 8)."""
 from typing import Optional, Union
 
+import torch
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -45,7 +46,8 @@ def soft_self_labeling_loss(pred: Tensor,
         avg_factor (float | Tensor, optional): denominator of 'mean'.
 
     Returns:
-        Tensor: the loss; 0 with a gradient path when ``weight`` is all 0.
+        Tensor: the loss, float32 (or float64) whatever ``pred``'s dtype;
+        0 with a gradient path when ``weight`` is all 0.
     """
     check_choice('cross_entropy', cross_entropy, CROSS_ENTROPIES)
     if pred.dim() != 4 or target.shape != pred.shape:
@@ -53,8 +55,12 @@ def soft_self_labeling_loss(pred: Tensor,
                          f'{tuple(pred.shape)} and {tuple(target.shape)}')
     weight = as_pixel_map(weight, 'weight',
                           (pred.shape[0], ) + tuple(pred.shape[2:]))
-    per_pixel = self_label_cross_entropy(target.detach().to(pred.dtype), pred,
-                                         cross_entropy)
+    # float32 at least: half pseudo-labels would move the log guard to
+    # 6e-5 (float16's smallest normal) and a half sum over a VOC batch
+    # overflows.
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    per_pixel = self_label_cross_entropy(
+        target.detach().to(dtype), pred.to(dtype), cross_entropy)
     denominator = None
     if weight is not None:
         weight = weight.to(per_pixel.dtype)

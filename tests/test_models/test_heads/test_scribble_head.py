@@ -224,3 +224,40 @@ def test_stack_map_and_img_tags():
     assert head.img_tags(samples, 3).tolist() == [[0, 1, 1], [0, 0, 0]]
     with pytest.raises(KeyError, match='img_tags'):
         head.img_tags(make_samples(valid), 3)
+
+
+# ---------------------------------------------------------------------------
+# acc_seg
+# ---------------------------------------------------------------------------
+def test_log_accuracy_by_hand_and_unlabelled_batch():
+    from mmscribble.models.utils.accuracy import log_accuracy
+    logits = torch.zeros(1, 2, 2, 2)
+    logits[0, 1, 0] = 1  # predicts class 1 on row 0, class 0 on row 1
+    label = torch.tensor([[[1, 0], [1, 255]]])
+    # Labelled: (0,0) right, (0,1) wrong, (1,0) wrong: 1 of 3.
+    out = log_accuracy({}, logits, label, 255)
+    torch.testing.assert_close(out['acc_seg'], torch.tensor(100 / 3))
+    # Issue 26: mmseg's accuracy logs 100.0 (eps / eps) for a batch
+    # without labelled pixel; it has no accuracy, so none is logged.
+    assert log_accuracy({}, logits, torch.full_like(label, 255), 255) == {}
+
+
+def test_loss_by_feat_logs_no_accuracy_without_labels():
+    torch.manual_seed(0)
+    head = make_head()
+    feats = torch.randn(2, 4, 4, 4, requires_grad=True)
+    label = torch.full((1, 8, 8), 255, dtype=torch.long)
+    samples = make_samples([torch.ones(8, 8)] * 2)
+    for s in samples:
+        s.gt_sem_seg = PixelData(data=label.clone())
+    losses = head.loss_by_feat(head.forward([feats]), samples)
+    assert 'acc_seg' not in losses
+    assert losses['loss_pce'].item() == 0
+    losses['loss_pce'].backward()
+    assert torch.isfinite(feats.grad).all()
+    samples[1].gt_sem_seg.data[0, 3, :] = 1
+    losses = head.loss_by_feat(head.forward([feats]), samples)
+    logits = torch.nn.functional.interpolate(
+        head.forward([feats]), size=(8, 8), mode='bilinear')
+    right = (logits[1].argmax(0)[3] == 1).float().mean() * 100
+    torch.testing.assert_close(losses['acc_seg'], right)

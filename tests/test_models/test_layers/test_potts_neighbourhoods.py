@@ -179,3 +179,28 @@ def test_energy_grad_under_the_log_guard(relaxation):
     got = self_labeling_energy_grad(y, *args)
     assert torch.isfinite(got).all()
     torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_dense_neighbourhood_float32_under_autocast(dtype):
+    # Issue 26: under autocast the (M, M) products ran in half precision
+    # and the log guard fell to its smallest normal. A VOC-like case:
+    # near one-hot labels (a solved y) over a 16 x 16 grid; energy,
+    # gradient and Laplacian equal their float32 values, in float32.
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(1, 3, 16, 16, generator=g) * 255
+    nb = DenseNeighbourhood.from_image(img, 9., 4.)
+    y = (torch.randn(1, 21, 16, 16, generator=g) * 12).softmax(1)
+    for relaxation in RELAXATIONS:
+        ref = (nb.pair_energy(y, relaxation),
+               nb.pair_energy_grad(y, relaxation), nb.laplacian(y))
+        for inp in (y, y.to(dtype)):
+            with torch.autocast('cpu', dtype=dtype):
+                got = (nb.pair_energy(inp, relaxation),
+                       nb.pair_energy_grad(inp, relaxation),
+                       nb.laplacian(inp))
+            for a, b in zip(got, ref):
+                assert a.dtype == torch.float32, relaxation
+                assert torch.isfinite(a).all(), relaxation
+                if inp is y:
+                    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

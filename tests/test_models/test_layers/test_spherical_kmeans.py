@@ -36,3 +36,18 @@ def test_two_regions_separate():
     z = spherical_kmeans(emb, 2, 5, coord_weight=0.0)
     assert (z[0, :, :3] == z[0, 0, 0]).all()
     assert (z[0, :, 3:] == z[0, 0, 5]).all() and z[0, 0, 0] != z[0, 0, 5]
+
+
+def test_assignments_do_not_depend_on_autocast():
+    # Issue 26: under float16 autocast the E-step's bmm ran in float16 and
+    # 2% of the pixels changed cluster; k-means runs in float32 anyway.
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(2, 32, 24, 24, generator=g)
+    ref = spherical_kmeans(emb, 36, 10)
+    for dtype in (torch.float16, torch.bfloat16):
+        with torch.autocast('cpu', dtype=dtype):
+            z = spherical_kmeans(emb, 36, 10)
+            z_half = spherical_kmeans(emb.to(dtype), 36, 10)
+        assert torch.equal(z, ref), dtype
+        # A half-precision embedding is clustered as its float32 value.
+        assert torch.equal(z_half, spherical_kmeans(emb.to(dtype).float()))

@@ -246,3 +246,25 @@ def test_grouped_equals_masked():
         torch.zeros(3, 0, requires_grad=True), seg_group[:0], pos_g[:3],
         cand_g[:3], own[:3].clamp(max=-1), 6.0)
     assert empty.item() == 0.0 and empty.grad_fn is not None
+
+
+@pytest.mark.parametrize('kappa', [16.0, 50.0])
+def test_one_orthogonal_negative_keeps_its_value_in_float32(kappa):
+    # Issue 26: the masked form added the row maximum back before
+    # subtracting two log-sums and returned 0 instead of log(1 + e^-k)
+    # (1.125e-7 at kappa 16) in float32. Both forms must give the value.
+    from mmscribble.models.losses.segsort_loss import \
+        grouped_segsort_plus_loss
+    emb = torch.tensor([[1.0, 0.0]])
+    proto = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    pos = torch.tensor([[True, False]])
+    own = torch.tensor([-1])
+    expected = math.log1p(math.exp(-kappa))
+    masked = segsort_plus_loss(emb, proto, pos, ~pos, own, kappa)
+    grouped = grouped_segsort_plus_loss(
+        segment_logits(emb, proto, kappa), torch.tensor([0, 1]),
+        torch.tensor([[True, False]]), torch.tensor([[True, True]]), own,
+        kappa)
+    for value in (masked, grouped):
+        assert value.dtype == torch.float32
+        assert value.item() == pytest.approx(expected, rel=1e-6)

@@ -83,3 +83,19 @@ def test_bad_inputs():
         soft_self_labeling_loss(x, x[:, :2])
     with pytest.raises(ValueError, match='weight'):
         soft_self_labeling_loss(x, x.softmax(1), torch.ones(1, 3, 3))
+
+
+@pytest.mark.parametrize('kind', ['reverse', 'collision'])
+def test_half_logits_keep_float32_targets_and_log_guard(kind):
+    # Issue 26: the pseudo-labels were cast to the logits' dtype, which
+    # moved the log guard to float16's smallest normal (6e-5): a 1e-6
+    # probability of y counted as 6e-5. Half logits give the value of
+    # their float32 copy, in float32.
+    torch.manual_seed(0)
+    logits = (torch.randn(2, 3, 4, 4) * 4).half()
+    y = torch.full((2, 3, 4, 4), 1e-6)
+    y[:, 0] = 1 - 2e-6
+    out = soft_self_labeling_loss(logits, y, cross_entropy=kind)
+    ref = soft_self_labeling_loss(logits.float(), y, cross_entropy=kind)
+    torch.testing.assert_close(out.float(), ref, rtol=1e-6, atol=0)
+    assert out.dtype == torch.float32
