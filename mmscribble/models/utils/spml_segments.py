@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -364,3 +365,48 @@ def spml_relation_groups(
             raise ValueError("relations must be among ('semantic', 'image', "
                              f"'cooccurrence', 'affinity'), got {rel!r}")
     return out
+
+
+def all_gather_segments(
+        prototypes: Tensor, label: Tensor,
+        tags: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The segments of every rank, in rank order (SPML across GPUs).
+
+    The authors gather the segment prototypes of all GPUs before the
+    losses, so that each pixel contrasts with the segments of the global
+    batch. Ranks hold different segment counts: each rank pads its
+    segments to the largest count, one ``all_gather`` moves prototypes,
+    labels and tags together (as float32 rows), and the padding is cut
+    off. ``all_gather`` carries no gradient: the gathered tensors are
+    detached, and a rank's gradient reaches its own prototypes only
+    through the caller, which puts its local (differentiable) prototypes
+    in its own slot.
+
+    Args:
+        prototypes (Tensor): ``(S, D)`` this rank's segment prototypes.
+        label (Tensor): ``(S, )`` long segment labels.
+        tags (Tensor): ``(S, K)`` bool context tags of each segment.
+
+    Returns:
+        tuple[Tensor]: ``(S_all, D)`` float32 prototypes, ``(S_all, )``
+        labels, ``(S_all, K)`` bool tags of all ranks in rank order, and
+        ``(W, )`` long segment counts per rank (on the host: the counts
+        are needed to cut the padding, one sync per step under DDP).
+    """
+    world = dist.get_world_size()
+    d = prototypes.shape[1]
+    rows = torch.cat([
+        prototypes.detach().float(), label.float()[:, None],
+        tags.float()
+    ], 1)
+    count = torch.full((1, ), rows.shape[0], device=rows.device,
+                       dtype=torch.long)
+    counts = [torch.empty_like(count) for _ in range(world)]
+    dist.all_gather(counts, count)
+    sizes = torch.cat(counts).cpu()
+    pad = rows.new_zeros(int(sizes.max()) - rows.shape[0], rows.shape[1])
+    rows = torch.cat([rows, pad])
+    gathered = [torch.empty_like(rows) for _ in range(world)]
+    dist.all_gather(gathered, rows)
+    rows = torch.cat([g[:int(s)] for g, s in zip(gathered, sizes)])
+    return (rows[:, :d], rows[:, d].long(), rows[:, d + 1:] > 0.5, sizes)
