@@ -16,6 +16,13 @@ from PIL import Image
 
 IGNORE_INDEX = 255
 
+# Extra per-pixel maps (keys of ``mmscribble.structures.SCRIBBLE_MAPS``)
+# whose values are class ids with IGNORE_INDEX for none: checked against
+# the dataset's classes like ``gt_seg_map``, when loaded and under
+# ``check_files='full'``. A map of class ids added to the table is added
+# here.
+CLASS_ID_MAPS = ('gt_pseudo_seg', )
+
 # Single-channel PNG modes of class ids: 8-bit grey, palette, 32-bit and
 # 16-bit integer (superpixel ids).
 EIGHT_BIT_MODES = ('L', 'P')

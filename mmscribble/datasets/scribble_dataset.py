@@ -17,7 +17,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from mmscribble.structures import SCRIBBLE_MAPS
-from .label_io import check_label_file
+from .label_io import CLASS_ID_MAPS, check_label_file
 from .metainfo import (CONTEXT_CLASSES, CONTEXT_PALETTE, VOC_CLASSES,
                        VOC_PALETTE)
 
@@ -39,8 +39,9 @@ class ScribbleDataset(BaseSegDataset):
         check_files (str | None): What to verify when the dataset is built,
             before any training step: ``'exist'`` (default) checks that every
             image, label and extra map listed by the split exists; ``'full'``
-            also decodes every label and checks its size against the image
-            and its class ids against ``metainfo['classes']``; ``None``
+            also decodes every label and every class-id map (pseudo-labels,
+            ``label_io.CLASS_ID_MAPS``) and checks its size against the
+            image and its class ids against ``metainfo['classes']``; ``None``
             skips checks. ``'full'`` is slow on large datasets: run it once
             on new data, e.g. ``tools/train.py CONFIG --cfg-options
             train_dataloader.dataset.check_files=full
@@ -131,6 +132,12 @@ class ScribbleDataset(BaseSegDataset):
                     info['seg_map_path'],
                     num_classes=info['num_classes'],
                     img_path=info['img_path'])
+                for key, path in info['map_paths'].items():
+                    if key in CLASS_ID_MAPS:
+                        check_label_file(
+                            path,
+                            num_classes=info['num_classes'],
+                            img_path=info['img_path'])
 
 
 class _PascalScribbleDataset(ScribbleDataset):

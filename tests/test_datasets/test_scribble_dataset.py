@@ -190,3 +190,35 @@ def test_pascal_datasets_default_folders(tmp_path):
             lazy_init=True)
         assert ds.data_prefix == dict(
             img_path=osp.join(root, 'i'), seg_map_path=osp.join(root, 's'))
+
+
+def test_pseudo_label_class_id_out_of_range_is_named(voc_fixture, tmp_path):
+    """A pseudo-label with id 33 of 21 classes fails when loaded and under
+    check_files='full', naming the file and the id (it used to reach the
+    loss: 'index 33 is out of bounds', naming no file)."""
+    root = copy_fixture(voc_fixture, tmp_path)
+    path = osp.join(root, 'bmp_pseudolabel/2007_000032.png')
+    arr = np.array(Image.open(path))
+    arr[0, :5] = 33
+    Image.fromarray(arr).save(path)
+    prefix = dict(
+        img_path='JPEGImages',
+        seg_map_path='pascal_2012_scribble',
+        gt_pseudo_seg='bmp_pseudolabel')
+    match = r'bmp_pseudolabel/2007_000032.png contains class ids \[33\] ' \
+        r'outside 0..20'
+    ds = voc(root, data_prefix=prefix)
+    with pytest.raises(ValueError, match=match):
+        ds[0]
+    with pytest.raises(ValueError, match=match):
+        voc(root, data_prefix=prefix, check_files='full')
+    # The check is the transform's: check=False lets the map through.
+    unchecked = voc(
+        root,
+        data_prefix=prefix,
+        pipeline=[
+            dict(type='LoadScribbleImageFromFile'),
+            dict(type='LoadScribbleAnnotations', check=False),
+            dict(type='PackScribbleInputs')
+        ])
+    assert unchecked[0]['data_samples'].gt_pseudo_seg.data.max() == 33

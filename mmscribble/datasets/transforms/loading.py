@@ -11,8 +11,8 @@ from mmengine import fileio
 from mmseg.registry import TRANSFORMS
 
 from mmscribble.structures import SCRIBBLE_MAPS
-from ..label_io import (IGNORE_INDEX, check_label_array, check_label_file,
-                        read_label_png)
+from ..label_io import (CLASS_ID_MAPS, IGNORE_INDEX, check_label_array,
+                        check_label_file, check_label_ids, read_label_png)
 
 __all__ = [
     'LoadScribbleImageFromFile', 'LoadScribbleAnnotations',
@@ -71,7 +71,9 @@ class LoadScribbleAnnotations(BaseTransform):
 
     Args:
         with_valid_mask (bool): add ``gt_valid_mask``. Default True.
-        check (bool): validate sizes and class ids. Default True.
+        check (bool): validate sizes and the class ids of
+            ``gt_seg_map`` and of the class-id maps of ``map_paths``
+            (``label_io.CLASS_ID_MAPS``: pseudo-labels). Default True.
         ignore_index (int): the unlabeled id. Default 255.
     """
 
@@ -125,6 +127,10 @@ class LoadScribbleAnnotations(BaseTransform):
                 raise ValueError(
                     f'map {key} file {map_path} has size {arr.shape} but '
                     f'label {path} has size {label.shape}')
+            if self.check and key in CLASS_ID_MAPS and \
+                    results.get('num_classes'):
+                check_label_ids(arr, map_path, results['num_classes'],
+                                self.ignore_index)
             results[key] = arr
             fields.append(key)
         return results

@@ -33,7 +33,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from .scribble_head import BaseScribbleHead
+from .scribble_head import BaseScribbleHead, multi_hot
 
 
 @MODELS.register_module()
@@ -155,12 +155,8 @@ class CDSPCAMHead(BaseScribbleHead):
         logits = maps.mean(dim=(2, 3)) + self.cls_bias
         tags = None
         if all(m.get('img_tags') is not None for m in batch_img_metas):
-            tags = torch.zeros(
-                len(batch_img_metas), self.num_classes, device=maps.device)
-            for i, m in enumerate(batch_img_metas):
-                if len(m['img_tags']):
-                    tags[i, torch.as_tensor(m['img_tags'])] = 1
-            tags = tags[:, self.fg_ids]
+            tags = multi_hot([m['img_tags'] for m in batch_img_metas],
+                             self.num_classes, maps.device)[:, self.fg_ids]
         size = batch_img_metas[0].get('pad_shape',
                                       batch_img_metas[0]['img_shape'])[:2]
         cams = resize(

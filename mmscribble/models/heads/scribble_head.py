@@ -14,6 +14,39 @@ from ..utils import cell_centre_mask
 from ..utils.accuracy import log_accuracy
 
 
+
+def multi_hot(ids: Sequence[Sequence[int]],
+              num_classes: int,
+              device=None) -> Tensor:
+    """``(N, num_classes)`` float multi-hot rows of per-image class ids.
+
+    The rows are built in Python and the tensor is created once, on
+    ``device``: no CPU index tensor (and no host sync) in a training step.
+
+    Args:
+        ids (Sequence[Sequence[int]]): the class ids of each image.
+        num_classes (int): ``K``.
+        device (torch.device, optional): where to create the tensor.
+
+    Returns:
+        Tensor: ``(N, K)`` float32, 1 at the given ids.
+
+    Raises:
+        ValueError: for an id outside ``[0, num_classes)``.
+    """
+    rows = []
+    for i, row_ids in enumerate(ids):
+        row = [0.0] * num_classes
+        for c in row_ids:
+            if not 0 <= int(c) < num_classes:
+                raise ValueError(f'image {i}: class id {int(c)} is outside '
+                                 f'[0, {num_classes})')
+            row[int(c)] = 1.0
+        rows.append(row)
+    return torch.tensor(
+        rows, dtype=torch.float32, device=device).view(-1, num_classes)
+
+
 class ScribbleHeadMixin:
     """Context and loss plumbing for decode heads of scribble methods.
 
@@ -113,18 +146,21 @@ class ScribbleHeadMixin:
     def img_tags(batch_data_samples: SampleList,
                  num_classes: int,
                  device=None) -> Tensor:
-        """Image-level class tags as a multi-hot (N, num_classes) tensor."""
-        tags = torch.zeros(len(batch_data_samples), num_classes, device=device)
+        """Image-level class tags as a multi-hot (N, num_classes) tensor.
+
+        Built as a Python list and created once on ``device``: no index
+        tensor on the CPU inside a training step.
+        """
+        ids = []
         for i, s in enumerate(batch_data_samples):
-            ids = s.metainfo.get('img_tags')
-            if ids is None:
+            tag = s.metainfo.get('img_tags')
+            if tag is None:
                 raise KeyError(
                     f'sample {s.metainfo.get("img_path", i)} has no img_tags;'
                     ' load its labels with LoadScribbleAnnotations and pack '
                     'with PackScribbleInputs')
-            if len(ids):
-                tags[i, torch.as_tensor(ids, dtype=torch.long)] = 1
-        return tags
+            ids.append(tag)
+        return multi_hot(ids, num_classes, device)
 
     def feature_valid_mask(self,
                            batch_data_samples: SampleList,

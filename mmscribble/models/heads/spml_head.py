@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -18,8 +19,9 @@ from ...utils.validation import check_class_ids, grouped_option
 from ..layers.spherical_kmeans import spherical_kmeans
 from ..losses.segsort_loss import segment_logits
 from ..utils.feature_mask import infer_feature_stride
-from ..utils.spml_segments import (segment_prototypes, spml_relation_groups,
-                                   spml_relations, split_segments)
+from ..utils.spml_segments import (all_gather_segments, segment_prototypes,
+                                   spml_relation_groups, spml_relations,
+                                   split_segments)
 from .scribble_head import BaseScribbleHead
 
 # Head argument -> relation of Eq. 4 (spml_relations).
@@ -106,8 +108,9 @@ class SPMLHead(BaseScribbleHead):
         kmeans_iterations (int): Default: 10.
         coord_weight (float): scale of the coordinates in k-means.
             Default: 1.0.
-        memory_batches (int): batches kept in the memory bank.
-            Default: 2.
+        memory_batches (int): batches kept in the memory bank (saved in
+            and restored from the checkpoint under ``memory_bank.*``, so a
+            resumed run contrasts with the bank it left). Default: 2.
         loss_semantic, loss_image, loss_cooccurrence, loss_affinity
             (dict, optional): ``SegSortLoss`` configs.
         unlabeled_as_class (bool): in ``C`` and ``C-hat``, "unlabeled" is
@@ -121,6 +124,13 @@ class SPMLHead(BaseScribbleHead):
             :func:`grouped_segsort_plus_loss`: no ``(P, S)`` masks) or
             ``'masked'`` (the ``(P, S)`` masks of :func:`spml_relations`,
             the reference). Same losses. Default: ``'grouped'``.
+        gather_across_ranks (bool): in a distributed run, contrast with
+            the segments of every rank's batch and keep them all in the
+            memory bank, as the authors' code
+            (``gather_clustering_and_update_prototypes``): at 4 GPUs x 3
+            images a pixel sees 12 + 24 images' segments; False keeps each
+            rank's own (3 + 6). Other ranks' prototypes carry no gradient
+            (``all_gather``). No effect in one process. Default: True.
         **kwargs: ``BaseDecodeHead`` arguments; ``in_channels`` and
             ``in_index`` name the stride-4 and the last stage (in that
             order) with ``input_transform='multiple_select'``.
@@ -153,6 +163,7 @@ class SPMLHead(BaseScribbleHead):
                  unlabeled_as_class: bool = False,
                  context_ignore_classes: Sequence[int] = (0, ),
                  loss_form: str = 'grouped',
+                 gather_across_ranks: bool = True,
                  **kwargs) -> None:
         kwargs.setdefault('input_transform', 'multiple_select')
         kwargs.setdefault('dropout_ratio', 0.0)
@@ -185,9 +196,61 @@ class SPMLHead(BaseScribbleHead):
             raise ValueError(
                 f'memory_batches must be >= 0, got {memory_batches}')
         self.memory = deque(maxlen=int(memory_batches))
+        self.gather_across_ranks = bool(gather_across_ranks)
         taken = self.decode_loss_names()
         for arg, _ in RELATIONS:
             setattr(self, arg, self.build_aux_loss(locals()[arg], arg, taken))
+
+    # The memory bank in the checkpoint: its batches concatenated, with the
+    # segment count of each (the bank's size varies from batch to batch).
+    _BANK = ('prototypes', 'labels', 'tags', 'counts')
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        if not self.memory.maxlen:
+            return
+        mem = list(self.memory)
+        dev = self.context_classes.device
+        bank = (torch.cat([m[0].detach() for m in mem]) if mem else
+                torch.zeros(0, self.embed_dims, device=dev),
+                torch.cat([m[1] for m in mem]) if mem else torch.zeros(
+                    0, dtype=torch.long, device=dev),
+                torch.cat([m[2] for m in mem]) if mem else torch.zeros(
+                    0, self.num_classes, dtype=torch.bool, device=dev),
+                torch.tensor([m[0].shape[0] for m in mem],
+                             dtype=torch.long, device=dev))
+        for name, x in zip(self._BANK, bank):
+            destination[f'{prefix}memory_bank.{name}'] = x
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Restore the memory bank saved by :meth:`_save_to_state_dict`; a
+        checkpoint without one (saved before it was kept) leaves the bank
+        empty."""
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        keys = [f'{prefix}memory_bank.{name}' for name in self._BANK]
+        for key in keys:
+            if key in unexpected_keys:
+                unexpected_keys.remove(key)
+        if not all(k in state_dict for k in keys):
+            return
+        dev = self.context_classes.device
+        proto, label, tags, counts = (state_dict[k].to(dev) for k in keys)
+        self.memory.clear()
+        for p, lab, t in zip(*(x.split(counts.tolist())
+                               for x in (proto, label, tags))):
+            self.memory.append((p, lab, t.bool()))
+
+    def _apply(self, fn, *args, **kwargs):
+        """Move (or cast) the memory bank with the module."""
+        out = super()._apply(fn, *args, **kwargs)
+        dev = self.context_classes.device
+        for i, mem in enumerate(list(self.memory)):
+            self.memory[i] = (fn(mem[0]), mem[1].to(dev), mem[2].to(dev))
+        return out
 
     # The k-means arguments, read and set through ``kmeans_cfg``.
     num_clusters = grouped_option('kmeans_cfg', 'num_clusters')
@@ -304,6 +367,52 @@ class SPMLHead(BaseScribbleHead):
         tags = self.img_tags(batch_data_samples, self.num_classes, device)
         return tags.bool() & self.context_classes
 
+    def gathers(self) -> bool:
+        """Whether the segments are gathered across ranks this step:
+        ``gather_across_ranks`` and an initialised process group of more
+        than one rank."""
+        return (self.gather_across_ranks and dist.is_available()
+                and dist.is_initialized() and dist.get_world_size() > 1)
+
+    def contrast_pool(self, proto: Tensor, label: Tensor, seg_tags: Tensor
+                      ) -> Tuple[Tensor, Tensor, Tensor, tuple]:
+        """The segments a pixel contrasts with: this batch's, then (when
+        :meth:`gathers`) the other ranks', then the memory bank's.
+
+        This rank's prototypes come first and keep their gradient (the
+        pixels index them); the other ranks' are gathered without one
+        (:func:`all_gather_segments`), as the authors' ``all_gather``.
+        The memory entry of this batch holds every rank's segments in
+        rank order, so all ranks keep the same bank.
+
+        Args:
+            proto (Tensor): ``(S, D)`` prototypes of this rank's batch.
+            label (Tensor): ``(S, )`` their labels.
+            seg_tags (Tensor): ``(S, K)`` bool context tags.
+
+        Returns:
+            tuple: ``(S_pool, D)`` prototypes, ``(S_pool, )`` labels,
+            ``(S_pool, K)`` tags, and the ``(prototypes, labels, tags)``
+            entry this batch adds to the memory bank.
+        """
+        protos, labels, tags = [proto], [label], [seg_tags]
+        entry = (proto.detach(), label, seg_tags)
+        if self.gathers():
+            g_proto, g_label, g_tags, sizes = all_gather_segments(
+                proto, label, seg_tags)
+            g_proto = g_proto.to(proto.dtype)
+            entry = (g_proto, g_label, g_tags)
+            ends = sizes.cumsum(0).tolist()
+            rank = dist.get_rank()
+            start, end = ends[rank] - int(sizes[rank]), ends[rank]
+            for x, out in ((g_proto, protos), (g_label, labels),
+                           (g_tags, tags)):
+                out.append(torch.cat([x[:start], x[end:]]))
+        for mem in self.memory:
+            for x, out in zip(mem, (protos, labels, tags)):
+                out.append(x)
+        return torch.cat(protos), torch.cat(labels), torch.cat(tags), entry
+
     def embedding_losses(self, emb: Tensor,
                          batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """The SegSort+ losses of Eq. 4 on a batch.
@@ -339,12 +448,8 @@ class SPMLHead(BaseScribbleHead):
         flat = emb.permute(0, 2, 3, 1).reshape(-1, d)
         proto = segment_prototypes(flat, segs.pixel_segment, segs.num_segments)
         tags = self.context_tags(batch_data_samples)
-        seg_tags = tags[segs.image]
-        new_memory = (proto.detach(), segs.label, seg_tags)
-        mem = list(self.memory)
-        all_proto = torch.cat([proto] + [m[0] for m in mem])
-        seg_label = torch.cat([segs.label] + [m[1] for m in mem])
-        seg_tags = torch.cat([seg_tags] + [m[2] for m in mem])
+        all_proto, seg_label, seg_tags, new_memory = self.contrast_pool(
+            proto, segs.label, tags[segs.image])
         num_mem = all_proto.shape[0] - proto.shape[0]
         fill = segs.image.new_full((num_mem, ), -1)
         seg_image = torch.cat([segs.image, fill])

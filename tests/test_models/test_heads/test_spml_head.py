@@ -276,3 +276,41 @@ def test_kmeans_options_checked(kwargs, message):
     with pytest.raises(ValueError) as info:
         _head(**kwargs)
     assert str(info.value) == message
+
+
+def test_memory_bank_is_saved_and_restored_with_the_state_dict():
+    torch.manual_seed(0)
+    head = _head()
+    head.train()
+    for _ in range(3):
+        head.loss(_inputs(), _samples(), None)
+    assert len(head.memory) == 2
+    state = head.state_dict()
+    assert state['memory_bank.counts'].tolist() == [
+        m[0].shape[0] for m in head.memory
+    ]
+    fresh = _head()
+    assert len(fresh.memory) == 0
+    fresh.load_state_dict(state)  # strict: the bank keys are known
+    assert len(fresh.memory) == 2
+    for old, new in zip(head.memory, fresh.memory):
+        for a, b in zip(old, new):
+            assert a.dtype == b.dtype and torch.equal(a, b)
+    # A checkpoint saved before the bank was kept loads with an empty one.
+    old_ckpt = {k: v for k, v in state.items() if 'memory_bank' not in k}
+    other = _head()
+    other.load_state_dict(old_ckpt)
+    assert len(other.memory) == 0
+    # The restored bank takes part in the next step like the original.
+    torch.manual_seed(1)
+    a = head.loss(_inputs(), _samples(), None)
+    torch.manual_seed(1)
+    b = fresh.loss(_inputs(), _samples(), None)
+    for k in a:
+        assert torch.allclose(a[k], b[k]), k
+
+
+def test_per_rank_option_and_no_gather_in_one_process():
+    head = _head(gather_across_ranks=False)
+    assert not head.gathers()
+    assert not _head().gathers()  # no process group
