@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from mmscribble.evaluation.surface_distance import (
-    directed_surface_distances, hd95_asd, surface)
+from mmscribble.evaluation.surface_distance import (directed_surface_distances,
+                                                    hd95_asd, surface)
 
 
 def brute_force(a, b, spacing):
@@ -25,7 +25,7 @@ def brute_force(a, b, spacing):
         return np.argwhere(m & ~inner) * np.asarray(spacing)
 
     pa, pb = surf(a), surf(b)
-    d = np.sqrt(((pa[:, None] - pb[None]) ** 2).sum(-1))
+    d = np.sqrt(((pa[:, None] - pb[None])**2).sum(-1))
     return d.min(1), d.min(0)
 
 

@@ -160,15 +160,17 @@ def test_missing_slice_is_a_clear_error(tmp_path):
 def test_missing_meta_file_names_it_at_construction(tmp_path):
     # Before any prediction: the Runner builds the metric when the run
     # starts, so a wrong path never costs a training.
-    with pytest.raises(FileNotFoundError,
-                       match=r'evaluator\.meta_file: file not found: .*nope'
-                       r'\.json'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'evaluator\.meta_file: file not found: .*nope'
+            r'\.json'):
         VolumeDiceMetric(
             meta_file=str(tmp_path / 'nope.json'), nifti_root=str(tmp_path))
     (tmp_path / 'meta.json').write_text('{}')
-    with pytest.raises(FileNotFoundError,
-                       match=r'evaluator\.nifti_root: folder not found: '
-                       r'.*raw'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'evaluator\.nifti_root: folder not found: '
+            r'.*raw'):
         VolumeDiceMetric(
             meta_file=str(tmp_path / 'meta.json'),
             nifti_root=str(tmp_path / 'raw'))
@@ -204,9 +206,9 @@ def test_class_names_rename_the_keys(tmp_path):
     metric.class_names = ['right', 'myo', 'left']
     feed(metric, dict(subjA_DE=gt))
     out = metric.evaluate(size=1)
-    assert {k for k in out if k.startswith('vol/Dice_')} == {
-        'vol/Dice_right', 'vol/Dice_myo', 'vol/Dice_left'
-    }
+    assert {k
+            for k in out if k.startswith('vol/Dice_')
+            } == {'vol/Dice_right', 'vol/Dice_myo', 'vol/Dice_left'}
     assert out['vol/Dice_left'] == pytest.approx(1.0)
 
 

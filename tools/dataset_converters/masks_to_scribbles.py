@@ -46,8 +46,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--background-width', type=positive_int, default=d.background_width)
     parser.add_argument('--position', choices=POSITIONS, default=d.position)
-    parser.add_argument(
-        '--background-index', type=non_negative_int, default=0)
+    parser.add_argument('--background-index', type=non_negative_int, default=0)
     parser.add_argument('--seed', type=non_negative_int, default=0)
     return parser.parse_args(argv)
 

@@ -53,8 +53,8 @@ from .scribblesup import stroke_kernel
 
 BACKGROUND_MODES = ('band', 'full', 'none')
 POSITIONS = ('centre', 'random')
-_NEIGHBOURS = ((0, 1, 1.0), (1, 0, 1.0), (1, 1, np.sqrt(2)),
-               (1, -1, np.sqrt(2)))
+_NEIGHBOURS = ((0, 1, 1.0), (1, 0, 1.0), (1, 1, np.sqrt(2)), (1, -1,
+                                                              np.sqrt(2)))
 
 
 @dataclass(frozen=True)
@@ -141,9 +141,9 @@ def skeleton_tree_path(skeleton: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         src.append(np.flatnonzero(linked))
         dst.append(other[linked])
         length.append(np.full(linked.sum(), step))
-    graph = csr_matrix((np.concatenate(length),
-                        (np.concatenate(src), np.concatenate(dst))),
-                       shape=(n, n))
+    graph = csr_matrix(
+        (np.concatenate(length), (np.concatenate(src), np.concatenate(dst))),
+        shape=(n, n))
     tree = minimum_spanning_tree(graph)
 
     def sweep(origin):
@@ -218,10 +218,10 @@ def _stroke_regions(out: np.ndarray, mask: np.ndarray, class_id: int,
         out[ys, xs][stroke] = class_id
 
 
-def masks_to_scribbles(mask: np.ndarray,
-                       params: ScribbleParams = ScribbleParams(),
-                       rng: Optional[np.random.Generator] = None
-                       ) -> np.ndarray:
+def masks_to_scribbles(
+        mask: np.ndarray,
+        params: ScribbleParams = ScribbleParams(),
+        rng: Optional[np.random.Generator] = None) -> np.ndarray:
     """Scribbles of a dense mask (rule in the module docstring).
 
     Args:
@@ -243,8 +243,8 @@ def masks_to_scribbles(mask: np.ndarray,
     bg, ign = params.background_index, params.ignore_index
     for c in np.unique(mask):
         if c not in (bg, ign):
-            _stroke_regions(out, mask == c, int(c), params.width,
-                            params.rim, params, rng)
+            _stroke_regions(out, mask == c, int(c), params.width, params.rim,
+                            params, rng)
     if params.background == 'full':
         region = mask == bg
     elif params.background == 'band':
@@ -254,8 +254,7 @@ def masks_to_scribbles(mask: np.ndarray,
             (mask == bg) & (dist > params.band[0]) & (dist <= params.band[1]))
     else:
         return out
-    _stroke_regions(out, region, bg, params.background_width, 0, params,
-                    rng)
+    _stroke_regions(out, region, bg, params.background_width, 0, params, rng)
     return out
 
 

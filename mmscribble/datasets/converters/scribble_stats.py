@@ -154,7 +154,7 @@ def format_table(result: Dict[str, Dict]) -> str:
     keys = ('px/slice', 'coverage', 'strokes', 'width')
     lines = [
         '| class | ' + ' | '.join(f'{k} expert | {k} generated'
-                                   for k in keys) + ' |',
+                                  for k in keys) + ' |',
         '| --- ' * (1 + 2 * len(keys)) + '|'
     ]
     for name in result['generated']:
@@ -162,7 +162,7 @@ def format_table(result: Dict[str, Dict]) -> str:
         for key in keys:
             for side in ('expert', 'generated'):
                 value = result[side][name][key]
-                cells.append(f'{value:.3f}' if key == 'coverage' else
-                             f'{value:.1f}')
+                cells.append(f'{value:.3f}' if key ==
+                             'coverage' else f'{value:.1f}')
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)

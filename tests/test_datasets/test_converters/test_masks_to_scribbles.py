@@ -13,13 +13,15 @@ import pytest
 
 from mmscribble.datasets.converters.masks_to_scribbles import (
     ScribbleParams, masks_to_scribbles, region_stroke, skeleton_tree_path)
-from mmscribble.datasets.converters.scribble_stats import (
-    format_table, mscmr_comparison, slice_stats, summarize)
+from mmscribble.datasets.converters.scribble_stats import (format_table,
+                                                           mscmr_comparison,
+                                                           slice_stats,
+                                                           summarize)
 from mmscribble.datasets.converters.scribble_variants import file_rng
 from mmscribble.datasets.label_io import read_label_png, write_label_png
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 NO_BG = dict(background='none', rim=0.0, min_area=1)
 
 
@@ -105,10 +107,13 @@ def test_background_band_and_modes():
 
 def test_seeds():
     mask = ring().astype(np.uint8) * 2
-    rand = ScribbleParams(position='random', length_fraction=0.3, **{
-        k: v
-        for k, v in NO_BG.items()
-    })
+    rand = ScribbleParams(
+        position='random',
+        length_fraction=0.3,
+        **{
+            k: v
+            for k, v in NO_BG.items()
+        })
     a = masks_to_scribbles(mask, rand, file_rng(0, 'x'))
     b = masks_to_scribbles(mask, rand, file_rng(0, 'x'))
     c = masks_to_scribbles(mask, rand, file_rng(1, 'x'))
