@@ -174,7 +174,10 @@ def test_tool_loading_and_online_agree(voc_fixture, tmp_path, capsys):
         str(voc / 'pascal_2012_scribble'), str(voc / 'bmp_pseudolabel'),
         '--split', split, '--out-scribble', str(voc / 'ds'), '--out-pseudo',
         str(voc / 'dc'))
-    assert 'wrote 1 map(s)' in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert 'wrote 1 map(s)' in printed.out
+    # A progress bar per output folder (the tool was silent until it ended).
+    assert 'ds: 100%' in printed.err and 'dc: 100%' in printed.err
     common = dict(
         data_root=str(voc), ann_file='ImageSets/SegmentationAug/train.txt')
     prefix = dict(

@@ -4,6 +4,7 @@ import json
 import math
 import os
 import os.path as osp
+from unittest import mock
 
 import nibabel as nib
 import numpy as np
@@ -159,15 +160,17 @@ def test_missing_slice_is_a_clear_error(tmp_path):
 def test_missing_meta_file_names_it_at_construction(tmp_path):
     # Before any prediction: the Runner builds the metric when the run
     # starts, so a wrong path never costs a training.
-    with pytest.raises(FileNotFoundError,
-                       match=r'evaluator\.meta_file: file not found: .*nope'
-                       r'\.json'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'evaluator\.meta_file: file not found: .*nope'
+            r'\.json'):
         VolumeDiceMetric(
             meta_file=str(tmp_path / 'nope.json'), nifti_root=str(tmp_path))
     (tmp_path / 'meta.json').write_text('{}')
-    with pytest.raises(FileNotFoundError,
-                       match=r'evaluator\.nifti_root: folder not found: '
-                       r'.*raw'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'evaluator\.nifti_root: folder not found: '
+            r'.*raw'):
         VolumeDiceMetric(
             meta_file=str(tmp_path / 'meta.json'),
             nifti_root=str(tmp_path / 'raw'))
@@ -203,7 +206,54 @@ def test_class_names_rename_the_keys(tmp_path):
     metric.class_names = ['right', 'myo', 'left']
     feed(metric, dict(subjA_DE=gt))
     out = metric.evaluate(size=1)
-    assert {k for k in out if k.startswith('vol/Dice_')} == {
-        'vol/Dice_right', 'vol/Dice_myo', 'vol/Dice_left'
-    }
+    assert {k
+            for k in out if k.startswith('vol/Dice_')
+            } == {'vol/Dice_right', 'vol/Dice_myo', 'vol/Dice_left'}
     assert out['vol/Dice_left'] == pytest.approx(1.0)
+
+
+def test_hd95_and_asd_in_mm_on_the_native_grid(tmp_path):
+    # The label NIfTIs have 1 x 1 x 5 mm voxels. Volume A: the RV cube
+    # 3x3x3 predicted k = 4 slices further along z (HD95 5 k = 20 mm,
+    # ASD 5 (k - 1) = 15 mm, worked in test_surface_distance.py); the LV
+    # is in the label but not predicted (HD95 / ASD undefined: NaN, left
+    # out of the mean and logged); Myo absent from both. Volume B: perfect.
+    gt = np.zeros((7, 7, 10), np.uint8)
+    gt[2:5, 2:5, 1:4] = 1
+    gt[0, 0, 9] = 3
+    pred = np.zeros_like(gt)
+    pred[2:5, 2:5, 5:8] = 1
+    metas = {
+        name: volume_meta(name, gt.shape, gt.shape[:2])
+        for name in ('subjA_DE', 'subjB_DE')
+    }
+    metric = make_dataset(tmp_path, dict(subjA_DE=gt, subjB_DE=gt), metas)
+    feed(metric, dict(subjA_DE=pred, subjB_DE=gt))
+    with mock.patch(
+            'mmscribble.evaluation.volume_dice_metric.print_log') as log:
+        out = metric.evaluate(size=20)
+    assert out['vol/HD95_RV'] == pytest.approx((20.0 + 0.0) / 2)
+    assert out['vol/ASD_RV'] == pytest.approx((15.0 + 0.0) / 2)
+    assert out['vol/HD95_LV'] == out['vol/ASD_LV'] == 0.0  # volume B only
+    assert math.isnan(out['vol/HD95_Myo']) and math.isnan(out['vol/ASD_Myo'])
+    assert out['vol/mHD95'] == pytest.approx(5.0)
+    assert out['vol/mASD'] == pytest.approx(3.75)
+    # Dice keys unchanged beside them.
+    assert out['vol/Dice_RV'] == pytest.approx(0.5)
+    assert out['vol/Dice_LV'] == pytest.approx(0.5)
+    dist = metric.per_volume_distances
+    assert dist['subjA_DE']['HD95_RV'] == pytest.approx(20.0)
+    assert math.isnan(dist['subjA_DE']['ASD_LV'])
+    logged = ' '.join(str(c.args[0]) for c in log.call_args_list)
+    assert 'left out of the means: subjA_DE LV' in logged
+
+
+def test_surface_metrics_can_be_switched_off(tmp_path):
+    gt = np.array([1, 2, 3, 0], np.uint8).reshape(2, 2, 1)
+    metas = dict(subjA_DE=volume_meta('subjA_DE', gt.shape, gt.shape[:2]))
+    metric = make_dataset(tmp_path, dict(subjA_DE=gt), metas)
+    metric.surface_metrics = False
+    feed(metric, dict(subjA_DE=gt))
+    out = metric.evaluate(size=1)
+    assert not [k for k in out if 'HD95' in k or 'ASD' in k]
+    assert out['vol/mDice3D'] == pytest.approx(1.0)

@@ -76,7 +76,7 @@ def test_miou_against_a_numpy_reference(voc_fixture, capsys):
 
 
 def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path,
-                                                demo_checkpoint):
+                                                demo_checkpoint, capsys):
     ckpt = demo_checkpoint
     opts = [
         '--cfg-options',
@@ -86,6 +86,8 @@ def test_segmentor_predictions_as_pseudo_labels(synthetic_root, tmp_path,
     run_tool('segmentor_pseudo_labels', [DEMO, ckpt, plain] + opts)
     run_tool('segmentor_pseudo_labels',
              [DEMO, ckpt, over, '--scribble-override'] + opts)
+    # A progress bar (the tool was silent until it ended).
+    assert 'pseudo-labels: 100%' in capsys.readouterr().err
     names = sorted(os.listdir(plain))
     assert len(names) == 2 and names == sorted(os.listdir(over))
     for name in names:

@@ -23,6 +23,7 @@ import os
 import os.path as osp
 
 from PIL import Image
+from tqdm import tqdm
 
 from mmscribble.datasets.split_builder import list_stems
 from mmscribble.datasets.transforms.distance_maps import (pseudo_distance_map,
@@ -71,7 +72,7 @@ def main(argv=None):
                      args.lam_c))
     for src_dir, out_dir, fn, lam in jobs:
         os.makedirs(out_dir, exist_ok=True)
-        for stem in stems:
+        for stem in tqdm(stems, desc=osp.basename(out_dir), unit='file'):
             label = read_label_png(osp.join(src_dir, stem + '.png'))
             out = fn(label, lam, args.background, args.ignore_index)
             Image.fromarray(

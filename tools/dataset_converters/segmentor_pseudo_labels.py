@@ -36,6 +36,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from PIL import Image
+from tqdm import tqdm
 
 from mmscribble.apis.inference import load_segmentor
 from mmscribble.datasets.split_builder import (build_split_dataset,
@@ -93,7 +94,7 @@ def main(argv=None):
     img_dir = dataset.data_prefix['img_path']
     os.makedirs(args.out, exist_ok=True)
     count = len(dataset) if not args.limit else min(args.limit, len(dataset))
-    for i in range(count):
+    for i in tqdm(range(count), desc='pseudo-labels', unit='image'):
         data = model.data_preprocessor(pseudo_collate([dataset[i]]), False)
         with torch.no_grad():
             sample = model.predict(data['inputs'], data['data_samples'])[0]
