@@ -35,8 +35,9 @@ assert dict(os.environ) == environ
 own = after['mmscribble://']
 importlib.reload(sys.modules['mmscribble.utils.pretrained'])
 assert CheckpointLoader._schemes['mmscribble://'] is own
-# the benchmark harness is not part of the package
+# the benchmarks (the harness tunes the allocator) are not imported
 assert 'harness' not in sys.modules
+assert not [m for m in sys.modules if m.startswith('mmscribble.benchmark')]
 print('ok')
 '''
 
@@ -62,9 +63,16 @@ def _package_modules():
 
 
 def test_package_imports_nothing_from_tools_and_tunes_no_allocator():
+    # mmscribble/benchmark/ (the bench scripts' harness tunes glibc's
+    # allocator and reads /proc) is the one place allowed to: import
+    # mmscribble never imports it (the probe above).
     banned = {'tools', 'harness', 'ctypes', 'resource'}
     found = []
     for path, tree in _package_modules():
+        if path.startswith(osp.join('mmscribble', 'benchmark', '')):
+            banned_here = banned - {'ctypes', 'resource'}
+        else:
+            banned_here = banned
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -72,7 +80,8 @@ def test_package_imports_nothing_from_tools_and_tunes_no_allocator():
                 names = [node.module or '']
             else:
                 continue
-            found += [(path, n) for n in names if n.split('.')[0] in banned
+            found += [(path, n) for n in names
+                      if n.split('.')[0] in banned_here
                       or n.split('.')[0].startswith('bench_')]
     assert not found
 

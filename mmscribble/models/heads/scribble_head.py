@@ -227,6 +227,26 @@ class ScribbleHeadMixin:
         labels, and ``acc_seg``, left out of a batch without labelled
         pixel (:func:`~mmscribble.models.utils.accuracy.log_accuracy`;
         mmseg logs 100.0 there)."""
+        seg_logits, seg_label, seg_weight = self.logits_at_labels(
+            seg_logits, batch_data_samples)
+        losses = self.sum_decode_losses(
+            seg_logits, seg_label, weight=seg_weight)
+        return log_accuracy(losses, seg_logits, seg_label, self.ignore_index)
+
+    def logits_at_labels(
+        self, seg_logits: Tensor, batch_data_samples: SampleList
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """mmseg's first steps of ``loss_by_feat``.
+
+        Args:
+            seg_logits (Tensor): ``(N, K, h, w)`` class logits.
+            batch_data_samples (list[SegDataSample]): the samples.
+
+        Returns:
+            tuple: the ``(N, K, H, W)`` logits resized (bilinear) to the
+            labels, the ``(N, H, W)`` labels and the sampler's
+            ``(N, H, W)`` pixel weights (None without a sampler).
+        """
         seg_label = self._stack_batch_gt(batch_data_samples)
         seg_logits = resize(
             seg_logits,
@@ -235,10 +255,7 @@ class ScribbleHeadMixin:
             align_corners=self.align_corners)
         seg_weight = None if self.sampler is None else self.sampler.sample(
             seg_logits, seg_label)
-        seg_label = seg_label.squeeze(1)
-        losses = self.sum_decode_losses(
-            seg_logits, seg_label, weight=seg_weight)
-        return log_accuracy(losses, seg_logits, seg_label, self.ignore_index)
+        return seg_logits, seg_label.squeeze(1), seg_weight
 
     @staticmethod
     def check_loss_name(name, arg: str) -> str:

@@ -7,7 +7,6 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
@@ -335,15 +334,8 @@ class URSSHead(DeepLabV2Head):
             dict[str, Tensor]: one entry per ``loss_decode`` name, the
             soft entropy under its ``loss_name`` and ``acc_seg``.
         """
-        seg_label = self._stack_batch_gt(batch_data_samples)
-        seg_logits = resize(
-            input=seg_logits,
-            size=seg_label.shape[2:],
-            mode='bilinear',
-            align_corners=self.align_corners)
-        seg_weight = None if self.sampler is None else self.sampler.sample(
-            seg_logits, seg_label)
-        seg_label = seg_label.squeeze(1)
+        seg_logits, seg_label, seg_weight = self.logits_at_labels(
+            seg_logits, batch_data_samples)
         losses = self.sum_decode_losses(
             seg_logits, seg_label, weight=seg_weight)
         if self.loss_entropy is not None:
