@@ -15,7 +15,7 @@ def test_readme_starts_with_two_commands():
     cmds = readme_commands()
     assert cmds == [
         'bash tools/setup_env.sh && .venv/bin/python tools/run_demo.py',
-        'bash tools/setup_env.sh && .venv/bin/python -m pytest tests',
+        'bash tools/setup_env.sh && .venv/bin/python -m pytest tests -n auto',
     ]
     for script in ('tools/setup_env.sh', 'tools/run_demo.py'):
         assert osp.isfile(osp.join(ROOT, script))

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 ACCEPTED = {
@@ -66,9 +68,10 @@ def test_hidden():
 }
 
 
-def run_pytest(tmp_path, files, ci):
-    """Run pytest on ``files`` (name -> source) beside the real conftest."""
-    root = tmp_path / f'CI={ci}'
+def run_pytest(tmp_path, files, ci, args=()):
+    """Run pytest on ``files`` (name -> source) beside the real conftest,
+    with the extra command-line ``args``."""
+    root = tmp_path / f'CI={ci}{"".join(args)}'
     root.mkdir()
     shutil.copy(osp.join(TESTS, 'conftest.py'), root / 'conftest.py')
     # the addopts of setup.cfg's [tool:pytest]
@@ -81,7 +84,7 @@ def run_pytest(tmp_path, files, ci):
     if ci is not None:
         env['CI'] = ci
     proc = subprocess.run([sys.executable, '-m', 'pytest',
-                           str(root)],
+                           str(root), *args],
                           cwd=str(root),
                           env=env,
                           capture_output=True,
@@ -101,8 +104,11 @@ def test_ci_accepts_optional_extra_skips_and_xfail(tmp_path):
         assert reason in out, out
 
 
-def test_ci_fails_on_any_other_skip(tmp_path):
-    rc, out = run_pytest(tmp_path, REJECTED, ci='true')
+# The README's command runs the suite under pytest-xdist (-n auto): the
+# workers' skips reach the rule in the controlling process too.
+@pytest.mark.parametrize('args', [(), ('-n', '2')], ids=['serial', 'xdist'])
+def test_ci_fails_on_any_other_skip(tmp_path, args):
+    rc, out = run_pytest(tmp_path, REJECTED, ci='true', args=args)
     assert rc == 1, out
     assert '1 passed, 2 skipped' in out, out
     section = out.split('skips CI does not accept', 1)[1]
