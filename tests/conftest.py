@@ -1,11 +1,21 @@
+import functools
 import os
 import os.path as osp
 
+import mmengine.config.config as _mmengine_config
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 
 import mmscribble  # noqa: F401  (registers every component)
+
+# mmengine 0.10.7 resolves every `mmseg::` base through is_installed(),
+# which reloads pkg_resources (~0.25 s a config, >60% of parsing one); the
+# suite parses hundreds of configs. Within one test session the installed
+# packages do not change, so the answer is cached here, for the tests only
+# (the package itself changes nothing of mmengine's).
+_mmengine_config.is_installed = functools.lru_cache(maxsize=None)(
+    _mmengine_config.is_installed)
 
 # Test tensors are tiny: one intra-op thread avoids the oversubscription
 # that makes a 1 s step take 20 s when another process (a DDP test, a
