@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 import mmengine.config.config as _mmengine_config
+import mmengine.config.utils as _mmengine_config_utils
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -10,12 +11,17 @@ from mmengine.registry import init_default_scope
 import mmscribble  # noqa: F401  (registers every component)
 
 # mmengine 0.10.7 resolves every `mmseg::` base through is_installed(),
-# which reloads pkg_resources (~0.25 s a config, >60% of parsing one); the
-# suite parses hundreds of configs. Within one test session the installed
-# packages do not change, so the answer is cached here, for the tests only
-# (the package itself changes nothing of mmengine's).
+# which reloads pkg_resources, and a config of mmseg's model zoo through
+# _get_cfg_metainfo(), which parses mmseg's 50-odd metafile.yml each time
+# (also for an mmseg::_base_ file, which it then fails to find there):
+# together ~0.5 s of the ~0.55 s of parsing one of our VOC configs, and the
+# suite parses hundreds. Within one test session the installed packages do
+# not change and the metainfo is only read, so both answers are cached
+# here, for the tests only (the package changes nothing of mmengine's).
 _mmengine_config.is_installed = functools.lru_cache(maxsize=None)(
     _mmengine_config.is_installed)
+_mmengine_config_utils.load = functools.lru_cache(maxsize=None)(
+    _mmengine_config_utils.load)  # only reads metafile / model-index YAML
 
 # Test tensors are tiny: one intra-op thread avoids the oversubscription
 # that makes a 1 s step take 20 s when another process (a DDP test, a
