@@ -68,6 +68,12 @@ def test_writes_the_three_maps(tiny_checkpoint, voc_fixture, tmp_path, capsys):
         assert cv2.imread(path).shape == (36, 64, 3)
     text = capsys.readouterr().out
     assert 'target pixels: 100.0%' in text and 'wrote 3 images' in text
+    # the paths, one a line, in the order written
+    assert [osp.basename(ln) for ln in text.splitlines()
+            if ln.endswith('.png')] == [
+                '2007_000032_annot_prob.png', '2007_000032_seg_prob.png',
+                '2007_000032_blp_loss.png'
+            ]
 
 
 def test_scribble_gives_the_self_training_target(tiny_checkpoint, voc_fixture,

@@ -51,7 +51,10 @@ def test_writes_panels(checkpoint, voc_fixture, tmp_path, capsys):
     for path in written[:-1]:
         assert cv2.imread(path).shape == (281, 500, 3)
     assert cv2.imread(written[-1]).shape[1] == 6 * 500 + 5 * 2
-    assert 'wrote 6 images' in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert 'wrote 6 images' in text
+    # the paths, one a line, in the order written: the panel last
+    assert [ln for ln in text.splitlines() if ln.endswith('.png')] == written
 
 
 def test_scribbles_fix_the_pseudo_labels(checkpoint, voc_fixture):

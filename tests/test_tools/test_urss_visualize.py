@@ -61,6 +61,12 @@ def test_writes_entropy_and_eigenvectors(tiny_checkpoint, voc_fixture,
         assert pic.shape == (36, 64, 3)  # 281 x 500 rescaled to 64 long
     text = capsys.readouterr().out
     assert 'eigenvalues (eig) 1..3' in text and 'wrote 4 images' in text
+    # the paths, one a line, in the order written
+    assert [osp.basename(ln) for ln in text.splitlines()
+            if ln.endswith('.png')] == [
+                '2007_000032_entropy.png', '2007_000032_eigvec1.png',
+                '2007_000032_eigvec2.png', '2007_000032_eigvec3.png'
+            ]
 
 
 def test_visualize_values(tiny_checkpoint, voc_fixture):

@@ -116,6 +116,7 @@ def main(argv=None):
               f'{res[key].max():.4f}')
     covered = (res['target'] != IGNORE_INDEX).mean()
     print(f'target pixels: {covered:.1%}')
+    print('\n'.join(written))
     print(f'wrote {len(written)} images to {args.out_dir}')
     return written
 

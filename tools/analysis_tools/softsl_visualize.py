@@ -107,6 +107,7 @@ def main(argv=None):
     save_rgb(panel, tile([img[..., ::-1]] + list(pictures.values())))
     written.append(panel)
     print(f'mean normalised entropy of y: {ent.mean():.4f}')
+    print('\n'.join(written))
     print(f'wrote {len(written)} images to {args.out_dir}')
     return written
 

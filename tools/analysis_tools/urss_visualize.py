@@ -108,6 +108,7 @@ def main(argv=None):
     print(f'eigenvalues ({args.method}) {args.first}..'
           f'{args.first + args.k - 1}: {vals}')
     print(f'mean normalised entropy: {res["entropy"].mean():.4f}')
+    print('\n'.join(written))
     print(f'wrote {len(written)} images to {args.out_dir}')
     return written
 
