@@ -19,7 +19,8 @@ from mmscribble.visualization.prediction_panel import write_prediction_panels
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(
-    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
+    ROOT, 'configs', 'demo',
+    'pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
 
 def main():

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import re
 import runpy
 import sys
 
@@ -46,10 +45,11 @@ def hand_strokes(dense):
     """
     strokes = []
     for cid in np.unique(dense):
-        inner = cv2.erode((dense == cid).astype(np.uint8),
-                          np.ones((5, 5), np.uint8),
-                          borderType=cv2.BORDER_CONSTANT,
-                          borderValue=0)
+        inner = cv2.erode(
+            (dense == cid).astype(np.uint8),
+            np.ones((5, 5), np.uint8),
+            borderType=cv2.BORDER_CONSTANT,
+            borderValue=0)
         best = (0, 0, 0)
         for y, row in enumerate(inner):
             padded = np.concatenate([[0], row, [0]])
@@ -162,8 +162,8 @@ def test_labelme_to_published_model_to_overlays(tmp_path, tool):
     with open(osp.join(scrib_dir, 'classes.txt')) as f:
         assert f.read().split() == list(CLASSES)
     for stem in stems:
-        png = cv2.imread(osp.join(scrib_dir, stem + '.png'),
-                         cv2.IMREAD_UNCHANGED)
+        png = cv2.imread(
+            osp.join(scrib_dir, stem + '.png'), cv2.IMREAD_UNCHANGED)
         assert png.dtype == np.uint8 and png.shape == SIZE
         assert (png == expected_scribbles(strokes[stem])).all(), stem
         dense = cv2.imread(
@@ -177,8 +177,8 @@ def test_labelme_to_published_model_to_overlays(tmp_path, tool):
 
     # 2. splits: seeded halves of the image folder, disjoint, complete
     out = tool('tools/dataset_converters/make_splits.py',
-               osp.join(root, 'img_dir'), osp.join(root, 'splits'),
-               '--ratio', 'train=0.5', 'val=0.5', '--seed', 0)
+               osp.join(root, 'img_dir'), osp.join(root, 'splits'), '--ratio',
+               'train=0.5', 'val=0.5', '--seed', 0)
     split = {}
     for name in ('train', 'val'):
         with open(osp.join(root, 'splits', name + '.txt')) as f:
@@ -217,8 +217,7 @@ def test_labelme_to_published_model_to_overlays(tmp_path, tool):
     for key, value in source['state_dict'].items():
         assert torch.equal(model.state_dict()[key], value), key
     preds = [
-        inference_model(model, p).pred_sem_seg.data[0].numpy()
-        for p in images
+        inference_model(model, p).pred_sem_seg.data[0].numpy() for p in images
     ]
     assert all(p.shape == SIZE and p.max() < len(CLASSES) for p in preds)
     inferencer = ScribbleInferencer(cfg, published, device='cpu')
@@ -227,13 +226,12 @@ def test_labelme_to_published_model_to_overlays(tmp_path, tool):
 
     # 6. tools/inference.py: label PNGs equal to them, overlays + legend
     pred_dir = str(tmp_path / 'pred')
-    out = tool('tools/inference.py', osp.join(root, 'img_dir'), cfg,
-               published, '--out', pred_dir)
+    out = tool('tools/inference.py', osp.join(root, 'img_dir'), cfg, published,
+               '--out', pred_dir)
     assert f'{NUM} image(s)' in out
     for stem, path, pred in zip(stems, images, preds):
         label = cv2.imread(
-            osp.join(pred_dir, 'labels', stem + '.png'),
-            cv2.IMREAD_UNCHANGED)
+            osp.join(pred_dir, 'labels', stem + '.png'), cv2.IMREAD_UNCHANGED)
         assert (label == pred).all(), stem
         shown = cv2.imread(osp.join(pred_dir, 'overlays',
                                     stem + '.png'))[..., ::-1]

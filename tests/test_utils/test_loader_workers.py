@@ -14,9 +14,10 @@ from mmengine.runner import Runner
 from mmscribble.utils.loader_workers import cap_loader_workers, usable_cores
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-VOC = osp.join(ROOT, 'configs', 'baseline',
-               'pce_deeplabv3plus_r50-d8_4xb4-20k_voc12aug-scribble-'
-               '512x512.py')
+VOC = osp.join(
+    ROOT, 'configs', 'baseline',
+    'pce_deeplabv3plus_r50-d8_4xb4-20k_voc12aug-scribble-'
+    '512x512.py')
 DEMO = osp.join(ROOT, 'configs', 'demo',
                 'pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
@@ -42,15 +43,18 @@ def log():
 
 def loaders(**workers):
     return Config({
-        key: dict(batch_size=1, num_workers=n, persistent_workers=n > 0)
+        key:
+        dict(batch_size=1, num_workers=n, persistent_workers=n > 0)
         for key, n in workers.items()
     })
 
 
 def test_voc_config_capped_at_two_cores_and_logged_once(log):
     cfg = Config.fromfile(VOC)
-    assert [cfg[k].num_workers for k in ('train_dataloader', 'val_dataloader',
-                                         'test_dataloader')] == [4, 4, 4]
+    assert [
+        cfg[k].num_workers
+        for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ] == [4, 4, 4]
     capped = cap_loader_workers(cfg, cores=2, logger='test_loader_workers')
     assert capped == dict(
         train_dataloader=4, val_dataloader=4, test_dataloader=4)
@@ -65,8 +69,7 @@ def test_voc_config_capped_at_two_cores_and_logged_once(log):
 
 def test_values_at_or_below_the_cores_are_kept_without_a_line(log):
     cfg = loaders(train_dataloader=1, val_dataloader=2, test_dataloader=0)
-    assert cap_loader_workers(cfg, cores=2,
-                              logger='test_loader_workers') == {}
+    assert cap_loader_workers(cfg, cores=2, logger='test_loader_workers') == {}
     assert [cfg[k].num_workers for k in cfg] == [1, 2, 0]
     assert log == []
 
@@ -75,27 +78,27 @@ def test_never_below_one_worker(log):
     # mmengine/torch refuse persistent_workers=True with 0 workers, so a
     # machine reporting no core still keeps one worker.
     cfg = loaders(train_dataloader=4)
-    assert cap_loader_workers(cfg, cores=0,
-                              logger='test_loader_workers') == dict(
-                                  train_dataloader=4)
+    assert cap_loader_workers(
+        cfg, cores=0, logger='test_loader_workers') == dict(train_dataloader=4)
     assert cfg.train_dataloader.num_workers == 1
     assert cfg.train_dataloader.persistent_workers is True
     assert 'lowered to 1' in log[0]
 
 
 def test_missing_or_empty_loaders_are_skipped():
-    cfg = Config(dict(train_dataloader=dict(num_workers=3), val_dataloader=None))
+    cfg = Config(
+        dict(train_dataloader=dict(num_workers=3), val_dataloader=None))
     assert cap_loader_workers(cfg, cores=8) == {}
     assert cap_loader_workers(Config(), cores=1) == {}
 
 
 def test_default_cores_are_the_affinity_set(monkeypatch, log):
-    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 3},
-                        raising=False)
+    monkeypatch.setattr(
+        os, 'sched_getaffinity', lambda pid: {0, 3}, raising=False)
     assert usable_cores() == 2
     cfg = loaders(train_dataloader=4, val_dataloader=1)
-    assert cap_loader_workers(cfg, logger='test_loader_workers') == dict(
-        train_dataloader=4)
+    assert cap_loader_workers(
+        cfg, logger='test_loader_workers') == dict(train_dataloader=4)
     assert cfg.train_dataloader.num_workers == 2
 
 
@@ -107,8 +110,8 @@ class Built(Exception):
 def runner_cfg(monkeypatch):
     """Stop the tools at Runner.from_cfg and keep the config they built,
     on a machine reporting 2 cores."""
-    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1},
-                        raising=False)
+    monkeypatch.setattr(
+        os, 'sched_getaffinity', lambda pid: {0, 1}, raising=False)
 
     def from_cfg(cfg):
         raise Built(cfg)

@@ -11,8 +11,8 @@ from mmseg.structures import SegDataSample
 
 from mmscribble.visualization import legend_panel
 from mmscribble.visualization.legend import ROW, SWATCH
-from mmscribble.visualization.prediction_panel import (
-    prediction_panel, write_prediction_panels)
+from mmscribble.visualization.prediction_panel import (prediction_panel,
+                                                       write_prediction_panels)
 
 CLASSES = ('background', 'disc', 'box', 'triangle')
 PALETTE = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
@@ -111,7 +111,6 @@ def test_written_panel_has_the_legend_on_its_right(tmp_path):
         str(tmp_path / 'overlays' / f'val_{i}.png') for i in range(2)
     ]
     saved = cv2.imread(written[0])[..., ::-1]
-    assert (saved == prediction_panel(img, gt, pred, CLASSES,
-                                      PALETTE)).all()
+    assert (saved == prediction_panel(img, gt, pred, CLASSES, PALETTE)).all()
     legend = legend_panel(CLASSES, PALETTE, [0, 1, 2], height=12)
     assert (saved[:, -legend.shape[1]:] == legend).all()
