@@ -1,24 +1,26 @@
 """The README's main job: train + evaluate a scribble model on the embedded
-synthetic dataset, print mIoU, and save prediction overlays as PNG.
+synthetic dataset, print mIoU, and save ``image | ground truth |
+prediction | legend`` panels as PNG
+(:mod:`mmscribble.visualization.prediction_panel`).
 
     .venv/bin/python tools/run_demo.py [--iters N] [--work-dir DIR]
 """
 import argparse
-import os
 import os.path as osp
 import time
 
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmscribble.datasets.synthetic import generate_synthetic_shapes
-from mmscribble.visualization.drawing import overlay, save_rgb, tile
+from mmscribble.utils.loader_workers import cap_loader_workers
+from mmscribble.visualization.prediction_panel import write_prediction_panels
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(
-    ROOT, 'configs/demo/pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
+    ROOT, 'configs', 'demo',
+    'pce_deeplabv2_r18-d8_1xb8-600_synthetic-shapes-96x96.py')
 
 
 def main():
@@ -49,6 +51,7 @@ def main():
         cfg.train_cfg.max_iters = args.iters
         cfg.train_cfg.val_interval = args.iters
         cfg.param_scheduler[0].end = args.iters
+    cap_loader_workers(cfg)
     start = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -63,24 +66,11 @@ def main():
           f'{100 / (2 * len(classes) - 1):.0f})')
 
     out_dir = osp.join(args.work_dir, 'overlays')
-    os.makedirs(out_dir, exist_ok=True)
-    palette = cfg.val_dataloader.dataset.metainfo['palette']
-    model = runner.model
-    model.eval()
-    dataset = runner.test_dataloader.dataset
-    for i in range(min(args.num_overlays, len(dataset))):
-        batch = runner.test_dataloader.collate_fn([dataset[i]])
-        with torch.no_grad():
-            pred = model.test_step(batch)[0]
-        img = batch['inputs'][0].numpy().transpose(1, 2, 0)[..., ::-1]
-        gt = pred.gt_sem_seg.data[0].numpy()
-        seg = pred.pred_sem_seg.data[0].numpy()
-        panel = tile([img, overlay(img, gt, palette),
-                      overlay(img, seg, palette)], scale=3)
-        name = osp.splitext(osp.basename(pred.img_path))[0]
-        save_rgb(osp.join(out_dir, f'{name}.png'),
-                 np.ascontiguousarray(panel))
-    print(f'overlays (image | ground truth | prediction): {out_dir}')
+    runner.model.eval()
+    write_prediction_panels(runner.model, runner.test_dataloader, out_dir,
+                            args.num_overlays)
+    print(f'overlays (image | ground truth | prediction | legend): '
+          f'{out_dir}')
 
 
 if __name__ == '__main__':

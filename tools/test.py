@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
                               teardown_distributed)
+from mmscribble.utils.loader_workers import cap_loader_workers
 from mmscribble.utils.run_paths import check_run_paths
 
 
@@ -98,6 +99,8 @@ def main():
         for evaluator in targets:
             evaluator['output_dir'] = args.out
             evaluator['keep_results'] = True
+    # No more loader workers than usable cores (logged when it lowers one).
+    cap_loader_workers(cfg)
     # Every data and metric path, before the Runner starts.
     check_run_paths(cfg, ('test', ), what=args.config)
     setup_cpu_distributed(cfg)

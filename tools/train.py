@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from mmscribble.utils import (mmengine_safe_globals, setup_cpu_distributed,
                               teardown_distributed)
+from mmscribble.utils.loader_workers import cap_loader_workers
 from mmscribble.utils.run_paths import check_run_paths, run_phases
 
 
@@ -67,6 +68,8 @@ def main():
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
+    # No more loader workers than usable cores (logged when it lowers one).
+    cap_loader_workers(cfg)
     # Every data, metric and weights path, before the Runner starts.
     check_run_paths(cfg, run_phases(cfg, 'train'), what=args.config)
     setup_cpu_distributed(cfg)
