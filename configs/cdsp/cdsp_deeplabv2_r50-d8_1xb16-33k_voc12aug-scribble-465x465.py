@@ -18,8 +18,10 @@
 # Schedule (paper): 50 epochs at batch 16 on one GPU, i.e.
 # 50 * ceil(10582 / 16) = 33100 iterations; SGD lr 1e-3, momentum 0.9,
 # weight decay 5e-4; linear warm-up over 10 epochs (6620 iterations), then
-# cosine to 0; mixed precision: add --amp to tools/train.py. Augmentation:
-# URSS's (scale 0.5-2, rotation +-10 deg, Gaussian blur, flip, 465 crop).
+# cosine to 0. Augmentation: URSS's (scale 0.5-2, rotation +-10 deg,
+# Gaussian blur, flip, 465 crop). Mixed precision is not in the paper; the
+# authors' train.py trains under torch.cuda.amp (autocast + GradScaler):
+# add --amp to tools/train.py to do the same.
 # Evaluation: long side 512, 465x465 sliding window with stride 310;
 # `tools/test.py --tta` adds the 7 scales 0.5-2.
 _base_ = [

@@ -87,6 +87,42 @@ def fake_batch(num_classes, size=32, n=2):
     return dict(inputs=inputs, data_samples=samples)
 
 
+# AmpOptimWrapper's own arguments; OptimWrapper takes none of them.
+AMP_KEYS = ('loss_scale', 'dtype', 'use_fsdp')
+
+
+def cpu_optim_wrapper(cfg):
+    """``cfg`` buildable on the CPU: mmengine's AmpOptimWrapper asserts a
+    CUDA / NPU / MLU device, so an AMP config is built as an OptimWrapper
+    (same optimizer, paramwise settings and clipping) after its AMP
+    arguments are checked here; everything else is built as written."""
+    cfg = copy.deepcopy(cfg)
+    if cfg.get('type') == 'AmpOptimWrapper':
+        assert cfg.get('loss_scale', 'dynamic') == 'dynamic', cfg
+        cfg.type = 'OptimWrapper'
+        for key in AMP_KEYS:
+            cfg.pop(key, None)
+    return cfg
+
+
+def test_amp_config_is_built_with_its_optimizer_on_cpu():
+    """The swap keeps the optimizer and its paramwise multipliers."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1))
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                optimizer=dict(type='SGD', lr=0.01, momentum=0.9),
+                paramwise_cfg=dict(custom_keys={'0.bias': dict(lr_mult=3.)}),
+                clip_grad=None))).optim_wrapper
+    optim = build_optim_wrapper(model, cpu_optim_wrapper(cfg))
+    assert type(optim).__name__ == 'OptimWrapper'
+    assert cfg.type == 'AmpOptimWrapper'  # the config is left as it was
+    lrs = sorted(g['lr'] for g in optim.optimizer.param_groups)
+    assert lrs == pytest.approx([0.01, 0.03])
+
+
 def test_configs_found():
     assert len(CONFIGS) >= 14
 
@@ -101,7 +137,7 @@ def test_one_training_iteration(path):
     # random init (and logs every parameter), which costs seconds per model.
     model = MODELS.build(model_cfg)
     model.train()
-    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    optim = build_optim_wrapper(model, cpu_optim_wrapper(cfg.optim_wrapper))
     num_classes = model.decode_head.num_classes
     before = [p.detach().clone() for p in model.decode_head.parameters()]
     log_vars = model.train_step(fake_batch(num_classes), optim)

@@ -18,7 +18,6 @@ train_pipeline = [
         keep_ratio=True),
     dict(type='ScribbleRandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='ScribbleRandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
     dict(type='PackScribbleInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -63,11 +63,20 @@ class KMeansCfg:
 class SPMLHead(BaseScribbleHead):
     """Pixel-wise metric learning head of SPML (Sec. 3, Eq. 4).
 
-    Embedding (A.4, "unit-length normalized embedding of dimension 64"):
-    an ASPP-sum (DeepLab v2: parallel dilated 3x3 convolutions, summed)
-    on the last backbone stage, upsampled to output stride 4 and fused
-    with the stride-4 stage, then a 1x1 convolution to ``embed_dims`` and
-    L2 normalisation. The classifier (``conv_seg``, 1x1) reads the
+    Embedding (A.4: "unit-length normalized embedding of dimension 64"
+    on DeepLab; the layers are not described), two forms (``embedding``):
+
+    - ``'aspp_direct'``, the authors' network (``ResnetDeeplab``): an
+      ASPP-sum (DeepLab v2: parallel dilated 3x3 convolutions with bias,
+      no BN, no ReLU, summed) from the last backbone stage straight to
+      ``embed_dims`` channels, upsampled x2 (bilinear: output stride 8 ->
+      4). The stride-4 input is not read.
+    - ``'aspp_fuse'``: an ASPP-sum to ``channels`` with BN on the last
+      stage, upsampled to the stride-4 stage and fused with it, then a
+      1x1 convolution to ``embed_dims`` (DeepLabV3+-like; the MSCMR
+      benchmark rows were trained with it).
+
+    Both end in L2 normalisation. The classifier (``conv_seg``, 1x1) reads the
     *detached* embedding, as the authors' code and A.4 ("we do not
     propagate gradients to the segmentation CNN from the softmax
     classifier"), and is trained by ``loss_decode`` (partial CE on the
@@ -101,9 +110,12 @@ class SPMLHead(BaseScribbleHead):
 
     Args:
         embed_dims (int): embedding dimension. Default: 64.
+        embedding (str): ``'aspp_direct'`` (the authors') or
+            ``'aspp_fuse'`` (see above). Default: ``'aspp_fuse'``, so that
+            configs written before the option build the same network.
         dilations (Sequence[int]): ASPP-sum rates. Default: (6, 12, 18, 24).
         low_level_channels (int): channels the stride-4 features are
-            reduced to before fusion. Default: 48.
+            reduced to before fusion (``'aspp_fuse'`` only). Default: 48.
         num_clusters (int): k-means clusters per image. Default: 36.
         kmeans_iterations (int): Default: 10.
         coord_weight (float): scale of the coordinates in k-means.
@@ -133,11 +145,13 @@ class SPMLHead(BaseScribbleHead):
             (``all_gather``). No effect in one process. Default: True.
         **kwargs: ``BaseDecodeHead`` arguments; ``in_channels`` and
             ``in_index`` name the stride-4 and the last stage (in that
-            order) with ``input_transform='multiple_select'``.
+            order) with ``input_transform='multiple_select'``, in both
+            forms, so that ``embedding`` alone switches them.
     """
 
     def __init__(self,
                  embed_dims: int = 64,
+                 embedding: str = 'aspp_fuse',
                  dilations: Sequence[int] = (6, 12, 18, 24),
                  low_level_channels: int = 48,
                  num_clusters: int = 36,
@@ -175,7 +189,14 @@ class SPMLHead(BaseScribbleHead):
                 'in_channels / in_index: the stride-4 stage and the last '
                 f'stage, got in_channels={self.in_channels}')
         self.embed_dims = int(embed_dims)
-        self._build_embedding(dilations, low_level_channels)
+        if embedding not in ('aspp_direct', 'aspp_fuse'):
+            raise ValueError("embedding must be 'aspp_direct' or "
+                             f"'aspp_fuse', got {embedding!r}")
+        self.embedding = embedding
+        if embedding == 'aspp_direct':
+            self._build_direct_embedding(dilations)
+        else:
+            self._build_embedding(dilations, low_level_channels)
         self.kmeans_cfg = KMeansCfg(
             num_clusters=num_clusters,
             iterations=kmeans_iterations,
@@ -257,10 +278,26 @@ class SPMLHead(BaseScribbleHead):
     kmeans_iterations = grouped_option('kmeans_cfg', 'iterations')
     coord_weight = grouped_option('kmeans_cfg', 'coord_weight')
 
+    def _build_direct_embedding(self, dilations: Sequence[int]) -> None:
+        """The authors' ASPP-sum straight to ``embed_dims`` (conv + bias,
+        no BN, no activation) and the classifier."""
+        self.aspp = nn.ModuleList([
+            ConvModule(
+                self.in_channels[1],
+                self.embed_dims,
+                3,
+                padding=d,
+                dilation=d,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=None,
+                act_cfg=None) for d in dilations
+        ])
+        self.conv_seg = nn.Conv2d(self.embed_dims, self.out_channels, 1)
+
     def _build_embedding(self, dilations: Sequence[int],
                          low_level_channels: int) -> None:
         """The ASPP-sum, the stride-4 fusion, the embedding and the
-        classifier layers (see the class docstring)."""
+        classifier layers of ``'aspp_fuse'`` (see the class docstring)."""
         low_ch, high_ch = self.in_channels
         self.aspp = nn.ModuleList([
             ConvModule(
@@ -299,14 +336,24 @@ class SPMLHead(BaseScribbleHead):
             inputs (tuple[Tensor]): backbone features.
 
         Returns:
-            tuple[Tensor]: the ``(N, embed_dims, h, w)`` unit embedding at
-            the stride-4 resolution and the ``(N, K, h, w)`` logits of
-            the classifier on the detached embedding.
+            tuple[Tensor]: the ``(N, embed_dims, h, w)`` unit embedding
+            (``'aspp_fuse'``: the stride-4 input's size; ``'aspp_direct'``:
+            twice the last stage's, stride 4 on an output-stride-8
+            backbone) and the ``(N, K, h, w)`` logits of the classifier on
+            the detached embedding.
         """
         low, high = self._transform_inputs(inputs)
         x = self.aspp[0](high)
         for branch in self.aspp[1:]:
             x = x + branch(high)
+        if self.embedding == 'aspp_direct':
+            x = F.interpolate(
+                x,
+                scale_factor=2,
+                mode='bilinear',
+                align_corners=self.align_corners)
+            emb = F.normalize(x, dim=1)
+            return emb, self.cls_seg(emb.detach())
         x = F.relu(x)
         x = F.interpolate(
             x,
