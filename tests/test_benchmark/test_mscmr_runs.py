@@ -59,3 +59,42 @@ def test_finished_runs_are_reused_for_the_same_key(tmp_path, capsys):
     # --no-reuse: every run again.
     assert len(runs.plan_runs([pce], all_rows, opts, str(tmp_path), 3,
                               reuse=False)) == 3
+
+
+def test_a_cut_short_result_is_trained_again_with_a_warning(
+        tmp_path, capsys):
+    # A crash while result.json was written used to stop every later
+    # table run with a JSONDecodeError that named no file. The run is not
+    # finished: it is trained again, and the warning names the file.
+    all_rows = {r['id']: r for r in rows.discover()}
+    pce, cdsp = dict(all_rows['pce']), dict(all_rows['cdsp'])
+    opts = dict(
+        cfg_options=[],
+        data_root=None,
+        nifti_root=None,
+        split='val',
+        iters=2,
+        threads=None,
+        device='cpu')
+    key = rows.run_key(pce, all_rows, opts, 0)
+    folder = tmp_path / 'pce' / 'seed0'
+    folder.mkdir(parents=True)
+    done = folder / 'result.json'
+    done.write_text(json.dumps(dict(key=key, seed=0, metrics={}))[:40])
+    todo = runs.plan_runs([pce], all_rows, opts, str(tmp_path), 1)
+    assert [(r['id'], run['run_seed']) for r, run, _, _ in todo] == [('pce',
+                                                                      0)]
+    assert pce['runs'] == []
+    err = capsys.readouterr().err
+    assert f'WARNING: {done}: unreadable (' in err
+    assert 'Training pce seed 0 again.' in err
+    # A row that reads that run (cdsp, pce's pseudo-labels) is told which
+    # file it cannot read, instead of raising out of the run.
+    table = runs.TableRuns([cdsp], all_rows, opts, str(tmp_path), {},
+                           str(tmp_path / 't.json'))
+    run = dict(cdsp, run_seed=0, work_dir=str(tmp_path / 'cdsp' / 'seed0'))
+    src, why = table.source_of(
+        run, rows.run_key(cdsp, all_rows, opts, 0), 'pce')
+    assert src is None
+    assert why.startswith(f'{done}: unreadable (')
+    assert 'the run of row pce seed 0 that this row reads' in why

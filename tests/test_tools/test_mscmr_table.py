@@ -63,6 +63,36 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path, monkeypatch):
                                          str(tmp_path / 't.md'))
 
 
+def test_a_second_table_on_a_work_folder_stops_at_once(tmp_path,
+                                                       monkeypatch):
+    # Two table commands on one work folder used to train the same (row,
+    # seed) runs and overwrite each other's checkpoints, result.json and
+    # table. The second stops before any check or run, naming the folder
+    # and the holder; the lock goes with the process that holds it.
+    import fcntl
+    work = tmp_path / 'w'
+    work.mkdir()
+    fd = os.open(str(work / '.lock'), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another run holds it
+    os.write(fd, b'PID 4242 on elsewhere')
+    argv = ('--configs', osp.join(ROOT, ROWS[0]['config']), '--data-root',
+            str(tmp_path / 'no_data'), '--work-dir', str(work), '--out',
+            str(tmp_path / 't.md'))
+    try:
+        msg = run_tool(monkeypatch, *argv)
+    finally:
+        os.close(fd)  # that run ended
+    assert msg == (f'work folder {work} is in use by another mscmr_table.py '
+                   f'run (PID 4242 on elsewhere; lock {work}/.lock): wait '
+                   'for it to end, or give this run another --work-dir')
+    # Now this run gets the lock (and stops at the missing data), and
+    # releases it when it stops.
+    assert 'splits/val.txt' in run_tool(monkeypatch, *argv)
+    fd = os.open(str(work / '.lock'), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+
+
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_a_run_that_raises_fails_at_once_and_the_table_goes_on(

@@ -1,9 +1,10 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
 """The MSCMR table as markdown (one table per section, then how it was
 measured) and its raw results as JSON."""
-import json
 import math
 
+# read_json, write_json and clean lived here: their import path stays.
+from .files import clean, read_json, write_json, write_text  # noqa: F401
 from .rows import SECTIONS
 from .stats import BOOT_SAMPLES, BOOT_SEED, STRUCTURES, row_summary
 
@@ -148,35 +149,13 @@ def _method_note(done, info):
 
 def write_report(out, out_json, rows, info):
     """Write :func:`make_table` to ``out`` and the raw results (``info``
-    and ``rows``) to ``out_json``.
+    and ``rows``) to ``out_json``, each atomically (a crash or a second
+    writer leaves the old file or the new one, never a cut-short one).
 
     Returns:
         str: the table.
     """
     table = make_table(rows, info)
-    with open(out, 'w') as f:
-        f.write(table)
+    write_text(out, table)
     write_json(out_json, dict(info=info, rows=rows))
     return table
-
-
-def clean(value):
-    """JSON-safe copy: NaN becomes None."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    return value
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def write_json(path, data):
-    """``data`` to ``path`` as indented JSON, NaN written as null."""
-    with open(path, 'w') as f:
-        json.dump(clean(data), f, indent=1)

@@ -24,7 +24,8 @@ import time
 import traceback
 
 from ..harness import run_in_subprocess
-from .report import fmt, read_json, write_json
+from .files import read_json, write_json
+from .report import fmt
 from .rows import PSEUDO_LABEL_TOOLS, ROOT, prepare_config, row_seeds, run_key
 from .schedule import run_scheduled
 
@@ -134,7 +135,10 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
     A (row, seed) whose ``result.json`` in ``work_dir/<row>/seed<s>`` has
     the same :func:`~mmscribble.benchmark.mscmr.rows.run_key` and metrics
     is appended to the row's ``runs`` (and printed as reused) unless
-    ``reuse`` is False. Sets ``runs`` of every row; a skipped row has none.
+    ``reuse`` is False. One whose ``result.json`` cannot be read (cut
+    short by a crash) is not finished: it is trained again, with a
+    warning naming the file. Sets ``runs`` of every row; a skipped row has
+    none.
 
     Returns:
         list[tuple]: ``(row, run, key, result file)`` per run to do; ``run``
@@ -150,7 +154,7 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
             key = run_key(r, all_rows, opts, seed)
             done_file = osp.join(run_dir, 'result.json')
             if reuse and osp.isfile(done_file):
-                old = read_json(done_file)
+                old = _read_result(done_file, f'{r["id"]} seed {seed}')
                 if old.get('key') == key and 'metrics' in old:
                     r['runs'].append(old)
                     print(
@@ -160,6 +164,20 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
             todo.append((r, dict(r, run_seed=seed,
                                  work_dir=run_dir), key, done_file))
     return todo
+
+
+def _read_result(path, run):
+    """A finished run's ``result.json``, or ``{}`` (with a warning naming
+    the file) when it cannot be read: the run is trained again and its
+    new result replaces the file."""
+    try:
+        return read_json(path)
+    except ValueError as err:
+        print(
+            f'WARNING: {err}. Training {run} again.',
+            file=sys.stderr,
+            flush=True)
+        return {}
 
 
 class TableRuns:
@@ -271,7 +289,12 @@ class TableRuns:
         """
         src = osp.join(self.work_dir, src_id, f'seed{run["run_seed"]}')
         done = osp.join(src, 'result.json')
-        res = read_json(done) if osp.isfile(done) else {}
+        try:
+            res = read_json(done) if osp.isfile(done) else {}
+        except ValueError as err:
+            return None, (f'{err}; it is the run of row {src_id} seed '
+                          f'{run["run_seed"]} that this row reads: train '
+                          f'that row too (--only {src_id})')
         last = osp.join(src, 'last_checkpoint')
         if res.get('key', {}).get('config') != key['source'] or \
                 'metrics' not in res or not osp.isfile(last):
