@@ -35,8 +35,7 @@ def hold_lock(work_dir):
     return proc
 
 
-def test_lock_is_exclusive_names_its_holder_and_ends_with_the_block(
-        tmp_path):
+def test_lock_is_exclusive_names_its_holder_and_ends_with_the_block(tmp_path):
     work = str(tmp_path / 'w')
     with files.lock_work_dir(work) as path:
         assert path == os.path.join(work, '.lock')

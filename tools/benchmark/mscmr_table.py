@@ -180,8 +180,8 @@ def main(argv=None):
         info = dict(machine_info(args.split, args.device), jobs=args.jobs)
         with lock_work_dir(args.work_dir):
             check_rows(rows, opts)
-            todo = plan_runs(rows, all_rows, opts, args.work_dir,
-                             args.seeds, args.first_seed, args.reuse)
+            todo = plan_runs(rows, all_rows, opts, args.work_dir, args.seeds,
+                             args.first_seed, args.reuse)
             out_json = osp.splitext(args.out)[0] + '.json'
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             failed = TableRuns(rows, all_rows, opts, args.work_dir, info,

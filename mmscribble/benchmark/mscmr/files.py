@@ -69,8 +69,8 @@ def lock_work_dir(work_dir):
                 f'{path}): wait for it to end, or give this run another '
                 '--work-dir') from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f'PID {os.getpid()} on {socket.gethostname()}\n'
-                  .encode(), 0)
+        os.pwrite(fd,
+                  f'PID {os.getpid()} on {socket.gethostname()}\n'.encode(), 0)
         try:
             yield path
         finally:

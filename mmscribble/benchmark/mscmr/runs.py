@@ -25,7 +25,7 @@ import traceback
 
 from ..harness import run_in_subprocess
 from .files import read_json, write_json
-from .report import fmt
+from .report import fmt, raw_results
 from .rows import PSEUDO_LABEL_TOOLS, ROOT, prepare_config, row_seeds, run_key
 from .schedule import run_scheduled
 
@@ -95,19 +95,13 @@ def run_row(row, args, queue):
             cpu_s = time.process_time() - cpu_start
             metrics = runner.test()
             iter_times = runner.message_hub.get_scalar('train/time').data[0]
-        per_volume = {}
-        for metric in runner.test_loop.evaluator.metrics:
-            per_volume.update(getattr(metric, 'per_volume', None) or {})
+        per_volume, distances = volume_scores(
+            runner.test_loop.evaluator.metrics)
         queue.put(
             dict(
                 seed=row['run_seed'],
-                per_volume={
-                    v: {
-                        k: float(d)
-                        for k, d in dice.items()
-                    }
-                    for v, dice in per_volume.items()
-                },
+                per_volume=per_volume,
+                per_volume_distances=distances,
                 train_s=train_s,
                 cpu_s=cpu_s,
                 s_per_iter=float(sorted(iter_times)[len(iter_times) // 2]),
@@ -122,6 +116,33 @@ def run_row(row, args, queue):
                 }))
     except Exception:
         queue.put(dict(error=traceback.format_exc()))
+
+
+def volume_scores(metrics):
+    """Per-volume scores of the test evaluator's metrics.
+
+    Args:
+        metrics (list): the evaluator's metrics; a
+            :class:`~mmscribble.evaluation.VolumeDiceMetric` has
+            ``per_volume`` and ``per_volume_distances`` after testing.
+
+    Returns:
+        tuple[dict, dict]: ``({volume: {structure: dice}}, {volume:
+        {'HD95_<structure>': mm, 'ASD_<structure>': mm}})``, values as
+        floats (NaN where undefined); the second is empty for a metric
+        without surface distances.
+    """
+    dice, dist = {}, {}
+    for metric in metrics:
+        dice.update(getattr(metric, 'per_volume', None) or {})
+        dist.update(getattr(metric, 'per_volume_distances', None) or {})
+    return tuple({
+        vol: {
+            k: float(x)
+            for k, x in scores.items()
+        }
+        for vol, scores in d.items()
+    } for d in (dice, dist))
 
 
 def measure(row, args):
@@ -258,7 +279,7 @@ class TableRuns:
                     f'train {res["train_s"]:.0f} s '
                     f'({res["s_per_iter"]:.2f} s/iter)',
                     flush=True)
-            write_json(self.out_json, dict(info=self.info, rows=self.rows))
+            write_json(self.out_json, raw_results(self.rows, self.info))
 
     def measure_run(self, r, run, key):
         """The result of one run: its source's checkpoint or pseudo-labels
