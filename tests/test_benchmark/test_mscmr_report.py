@@ -3,6 +3,7 @@
 by hand (the paired difference to the control and its interval, SPML's time
 with its first stage)."""
 import numpy as np
+import pytest
 
 from mmscribble.benchmark.mscmr import report, stats
 
@@ -71,8 +72,10 @@ def test_spml_time_counts_stage_1_and_the_pseudo_labels():
     assert '`cdsp`: train time' not in table
 
 
-def fake_run(seed, per_volume, train_s=60.0):
-    """A finished (row, seed) result as run_row writes it."""
+def fake_run(seed, per_volume, train_s=60.0, distances=None):
+    """A finished (row, seed) result as run_row writes it; without
+    ``distances`` (``{volume: {'HD95_RV': mm, ...}}``) as a run finished
+    before the table had HD95 / ASD."""
     vols = [stats.volume_mean_dice(v) for v in per_volume.values()]
     metrics = {
         f'vol/Dice_{s}': float(np.mean([v[s] for v in per_volume.values()]))
@@ -83,7 +86,7 @@ def fake_run(seed, per_volume, train_s=60.0):
         'mIoU': 50.0,
         'vol/num_volumes': len(vols)
     })
-    return dict(
+    res = dict(
         seed=seed,
         per_volume=per_volume,
         metrics=metrics,
@@ -93,6 +96,18 @@ def fake_run(seed, per_volume, train_s=60.0):
         batch=8,
         crop=[161, 161],
         threads=1)
+    if distances is not None:
+        # As VolumeDiceMetric: per structure over the volumes where it is
+        # defined, then over the structures.
+        for kind in stats.DISTANCES:
+            keys = [f'{kind}_{s}' for s in stats.STRUCTURES]
+            for key in keys:
+                metrics[f'vol/{key}'] = float(
+                    np.nanmean([d[key] for d in distances.values()]))
+            metrics[f'vol/m{kind}'] = float(
+                np.mean([metrics[f'vol/{k}'] for k in keys]))
+        res['per_volume_distances'] = distances
+    return res
 
 
 def flat(value):
@@ -132,12 +147,14 @@ def test_paired_difference_and_table_by_hand():
     line = next(x for x in table.splitlines() if x.startswith('| m (control'))
     cells = [c.strip() for c in line.split('|')[1:-1]]
     # seeds, RV, Myo, LV, mean Dice (mean of 0.60 and 0.75, sd 0.106),
-    # paired difference (means 0.05 / 0.15 per seed: crossed bootstrap
-    # interval [0.05, 0.15]), mIoU, time (1.5 min), s/iter, 90 / 60 s.
+    # HD95 and ASD (runs without them: finished before the table had
+    # them), paired difference (means 0.05 / 0.15 per seed: crossed
+    # bootstrap interval [0.05, 0.15]), mIoU, time (1.5 min), s/iter,
+    # 90 / 60 s.
     assert cells[3:] == [
         '2', '0.675 ± 0.106', '0.675 ± 0.106', '0.675 ± 0.106',
-        '0.675 ± 0.106', '+0.100 [+0.050, +0.150] (2x2)', '50.0 ± 0.0', '1.5',
-        '0.50', '1.50'
+        '0.675 ± 0.106', 'n/a', 'n/a', '+0.100 [+0.050, +0.150] (2x2)',
+        '50.0 ± 0.0', '1.5', '0.50', '1.50'
     ]
     pce = next(x for x in table.splitlines() if x.startswith('| pce |'))
     # control per seed: 0.55, 0.60, 0.65
@@ -148,3 +165,92 @@ def test_paired_difference_and_table_by_hand():
     assert '## Test-time dense CRF' not in table  # no row in that section
     assert 'crossed bootstrap (10000 draws' in table
     assert '2 run(s) at once' in table and '10.0 min wall' in table
+
+
+def distances(hd95, missing=()):
+    """Per-volume HD95 / ASD (ASD = HD95 / 4): ``hd95`` is
+    ``{volume: (RV, Myo, LV)}``; NaN where undefined."""
+    return {
+        vol: {
+            f'{kind}_{s}': h / div
+            for kind, div in (('HD95', 1), ('ASD', 4))
+            for s, h in zip(stats.STRUCTURES, hs)
+        }
+        for vol, hs in hd95.items()
+    }
+
+
+def test_hd95_and_asd_cells_and_json_by_hand(tmp_path):
+    nan = float('nan')
+    # pce seed 0: Myo missed in volume B (Dice 0, no distance): HD95 per
+    # structure over the volumes that have it: RV (12 + 18) / 2 = 15,
+    # Myo 9, LV 6: mHD95 10.0, mASD 2.5. Seed 1: 14 / 3.5 everywhere.
+    pce = [
+        fake_run(
+            0,
+            dict(A=flat(0.8), B=dict(RV=0.7, Myo=0.0, LV=0.9)),
+            distances=distances(dict(A=(12, 9, 6), B=(18, nan, 6)))),
+        fake_run(
+            1,
+            dict(A=flat(0.8), B=flat(0.8)),
+            distances=distances(dict(A=(14, ) * 3, B=(14, ) * 3))),
+    ]
+    assert pce[0]['metrics']['vol/mHD95'] == 10.0
+    assert pce[0]['metrics']['vol/mASD'] == 2.5
+    # m: seeds 0 and 1 with distances (RV absent from prediction and
+    # label of volume C: not a miss), seed 2 reused from before the table
+    # had them.
+    m = [
+        fake_run(
+            0,
+            dict(A=flat(0.8), C=dict(RV=nan, Myo=0.8, LV=0.8)),
+            distances=distances(dict(A=(5, ) * 3, C=(nan, 5, 5)))),
+        fake_run(
+            1,
+            dict(A=flat(0.8), C=flat(0.8)),
+            distances=distances(dict(A=(7, ) * 3, C=(7, ) * 3))),
+        fake_run(2, dict(A=flat(0.8), C=flat(0.8))),
+    ]
+    rows = [
+        table_row('pce', 'partial CE', pce, baseline=True),
+        table_row('m', 'M', m, control='pce'),
+    ]
+    table = report.make_table(rows, INFO)
+    cells = {
+        x.split('|')[1].split()[0]: [c.strip() for c in x.split('|')[1:-1]]
+        for x in table.splitlines()
+        if x.startswith('| ') and not x.startswith('| row')
+    }
+    assert '| mean Dice | HD95 (mm) | ASD (mm) | vs control' in table
+    # mean ± sd over seeds of mHD95 (10, 14) and mASD (2.5, 3.5)
+    assert cells['pce'][8:10] == ['12.0 ± 2.8', '3.00 ± 0.71']
+    # m: over its 2 seeds with distances, HD95 5 and 7, ASD 1.25 and 1.75
+    assert cells['m'][8:10] == [
+        '6.0 ± 1.4 (2 of 3 seeds)', '1.50 ± 0.35 (2 of 3 seeds)'
+    ]
+    assert ('`pce`: HD95 / ASD undefined (structure in only one of '
+            'prediction and label), left out: seed 0 B Myo.') in table
+    assert '`m`: HD95' not in table
+    assert "HD95 / ASD (mm, medpy's hd95 and asd)" in table
+    out_json = str(tmp_path / 't.json')
+    report.write_report(str(tmp_path / 't.md'), out_json, rows, INFO)
+    raw = {r['id']: r for r in report.read_json(out_json)['rows']}
+    dist = raw['pce']['distances']
+    assert set(dist) == {
+        'mHD95', 'mASD', 'HD95_RV', 'HD95_Myo', 'HD95_LV', 'ASD_RV', 'ASD_Myo',
+        'ASD_LV'
+    }
+    assert dist['mHD95']['mean'] == 12.0 and dist['mHD95']['seeds'] == 2
+    assert dist['mHD95']['sd'] == pytest.approx(8**0.5)
+    assert dist['HD95_Myo'] == dict(
+        mean=11.5, sd=pytest.approx(12.5**0.5), seeds=2)
+    assert raw['m']['distances']['mASD']['seeds'] == 2
+    assert raw['m']['runs'][0]['per_volume_distances']['C']['HD95_RV'] is None
+    # A row without any distance: mean null, no seed.
+    one = dict(rows[1], runs=m[2:])
+    assert report.raw_results(
+        [one], INFO)['rows'][0]['distances']['mHD95']['seeds'] == 0
+    line = next(
+        x for x in report.make_table([one], INFO).splitlines()
+        if x.startswith('| m '))
+    assert line.split('|')[9:11] == [' n/a ', ' n/a ']

@@ -1,10 +1,33 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
-"""mmscribble/benchmark/mscmr/runs.py: the runs' environment and the reuse
-of finished runs."""
+"""mmscribble/benchmark/mscmr/runs.py: the runs' environment, the reuse
+of finished runs (a cut-short result.json trained again) and the
+per-volume scores a run keeps."""
+import functools
 import json
+import math
 import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
 
 from mmscribble.benchmark.mscmr import rows, runs
+
+# The table's options (tools/benchmark/mscmr_table.py) of a 2-iteration run.
+OPTS = dict(
+    cfg_options=[],
+    data_root=None,
+    nifti_root=None,
+    split='val',
+    iters=2,
+    threads=None,
+    device='cpu')
+
+
+@functools.lru_cache(maxsize=None)
+def table_rows():
+    """Every row of the table by id, read once (5 s): not to be changed."""
+    return {r['id']: r for r in rows.discover()}
 
 
 def test_run_env_hides_gpus_only_for_device_cpu(monkeypatch):
@@ -20,20 +43,13 @@ def test_run_env_hides_gpus_only_for_device_cpu(monkeypatch):
     assert os.environ['CUDA_VISIBLE_DEVICES'] == '0,1'
 
 
-
 def test_finished_runs_are_reused_for_the_same_key(tmp_path, capsys):
     # pce: seed 0 finished with its current key (reused), seed 1 with
     # another config (trained again), seed 2 never run; the test-only
     # urss-crf runs once, and its key names its source's config.
-    all_rows = {r['id']: r for r in rows.discover()}
+    all_rows = table_rows()
     pce, crf = dict(all_rows['pce']), dict(all_rows['urss-crf'])
-    opts = dict(
-        cfg_options=[],
-        data_root=None,
-        nifti_root=None,
-        split='val',
-        iters=2,
-        threads=None)
+    opts = OPTS
     key0 = rows.run_key(pce, all_rows, opts, 0)
     assert set(key0) == {'iters', 'split', 'seed', 'config'}
     assert (key0['iters'], key0['split'], key0['seed']) == (2, 'val', 0)
@@ -59,3 +75,52 @@ def test_finished_runs_are_reused_for_the_same_key(tmp_path, capsys):
     # --no-reuse: every run again.
     assert len(runs.plan_runs([pce], all_rows, opts, str(tmp_path), 3,
                               reuse=False)) == 3
+
+
+def test_a_cut_short_result_is_trained_again_with_a_warning(tmp_path, capsys):
+    # A crash while result.json was written used to stop every later
+    # table run with a JSONDecodeError that named no file. The run is not
+    # finished: it is trained again, and the warning names the file.
+    all_rows = table_rows()
+    pce, cdsp = dict(all_rows['pce']), dict(all_rows['cdsp'])
+    opts = OPTS
+    folder = tmp_path / 'pce' / 'seed0'
+    folder.mkdir(parents=True)
+    done = folder / 'result.json'
+    done.write_text('{"key": {"iters": 2, "split": "val", "se')
+    todo = runs.plan_runs([pce], all_rows, opts, str(tmp_path), 1)
+    assert [(r['id'], run['run_seed'])
+            for r, run, _, _ in todo] == [('pce', 0)]
+    assert pce['runs'] == []
+    err = capsys.readouterr().err
+    assert f'WARNING: {done}: unreadable (' in err
+    assert 'Training pce seed 0 again.' in err
+    # A row that reads that run (cdsp, pce's pseudo-labels) is told which
+    # file it cannot read, instead of raising out of the run.
+    table = runs.TableRuns([cdsp], all_rows, opts, str(tmp_path), {},
+                           str(tmp_path / 't.json'))
+    run = dict(cdsp, run_seed=0, work_dir=str(tmp_path / 'cdsp' / 'seed0'))
+    src, why = table.source_of(run, dict(source='pce config hash'), 'pce')
+    assert src is None
+    assert why.startswith(f'{done}: unreadable (')
+    assert 'the run of row pce seed 0 that this row reads' in why
+
+
+def test_volume_scores_keep_dice_and_distances_per_volume():
+    nan = float('nan')
+    volume = SimpleNamespace(
+        per_volume={'v1': dict(RV=np.float64(0.5), Myo=nan)},
+        per_volume_distances={
+            'v1': dict(HD95_RV=np.float64(7.5), HD95_Myo=nan)
+        })
+    iou = SimpleNamespace()  # a metric without per-volume scores
+    dice, dist = runs.volume_scores([iou, volume])
+    assert dice == {'v1': dict(RV=0.5, Myo=pytest.approx(nan, nan_ok=True))}
+    assert dist['v1']['HD95_RV'] == 7.5
+    assert type(dist['v1']['HD95_RV']) is float  # JSON-ready
+    assert math.isnan(dist['v1']['HD95_Myo'])
+    # A metric without surface distances (surface_metrics=False): none.
+    assert runs.volume_scores([
+        SimpleNamespace(
+            per_volume={'v1': dict(RV=0.5)}, per_volume_distances={})
+    ])[1] == {}

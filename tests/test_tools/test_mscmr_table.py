@@ -63,6 +63,35 @@ def test_unknown_row_and_missing_split_are_errors(tmp_path, monkeypatch):
                                          str(tmp_path / 't.md'))
 
 
+def test_a_second_table_on_a_work_folder_stops_at_once(tmp_path, monkeypatch):
+    # Two table commands on one work folder used to train the same (row,
+    # seed) runs and overwrite each other's checkpoints, result.json and
+    # table. The second stops before any check or run, naming the folder
+    # and the holder; the lock goes with the process that holds it.
+    import fcntl
+    work = tmp_path / 'w'
+    work.mkdir()
+    fd = os.open(str(work / '.lock'), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another run holds it
+    os.write(fd, b'PID 4242 on elsewhere')
+    argv = ('--configs', osp.join(ROOT, ROWS[0]['config']), '--data-root',
+            str(tmp_path / 'no_data'), '--work-dir', str(work), '--out',
+            str(tmp_path / 't.md'))
+    try:
+        msg = run_tool(monkeypatch, *argv)
+    finally:
+        os.close(fd)  # that run ended
+    assert msg == (f'work folder {work} is in use by another mscmr_table.py '
+                   f'run (PID 4242 on elsewhere; lock {work}/.lock): wait '
+                   'for it to end, or give this run another --work-dir')
+    # Now this run gets the lock (and stops at the missing data), and
+    # releases it when it stops.
+    assert 'splits/val.txt' in run_tool(monkeypatch, *argv)
+    fd = os.open(str(work / '.lock'), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+
+
 @pytest.mark.skipif(
     not osp.isdir(MSCMR), reason=f'optional extra: no MSCMR data at {MSCMR}')
 def test_a_run_that_raises_fails_at_once_and_the_table_goes_on(
@@ -178,11 +207,14 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
         assert cells[3] == str(seeds), line.group(0)
         pm = r'(\d\.\d{3}( ± \d\.\d{3})?|n/a)'
         assert all(re.fullmatch(pm, c) for c in cells[4:8]), cells
+        # HD95 and ASD (mm; n/a where no structure was found)
+        assert re.fullmatch(r'(\d+\.\d( ± \d+\.\d)?|n/a)', cells[8]), cells
+        assert re.fullmatch(r'(\d+\.\d\d( ± \d+\.\d\d)?|n/a)', cells[9]), cells
         if rid.startswith('urss'):
             # paired to its control over (seeds x 1 volume)
             assert re.fullmatch(
                 r'[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] '
-                rf'\({seeds}x1\)', cells[8]), cells[8]
+                rf'\({seeds}x1\)', cells[10]), cells[10]
     assert table.index('## Main comparison') < table.index('## Robustness')
     assert 'partial CE 0.385' in table and 'ZScribbleSeg 0.870' in table
     assert ', runs on cpu, torch ' in table
@@ -213,11 +245,17 @@ def test_table_end_to_end_on_two_volumes(tmp_path):
                 res['per_volume']['subject29_DE']) == {'RV', 'Myo', 'LV'}
             assert {
                 'vol/Dice_RV', 'vol/Dice_Myo', 'vol/Dice_LV', 'vol/mDice3D',
-                'mIoU'
+                'mIoU', 'vol/mHD95', 'vol/mASD', 'vol/HD95_Myo'
             } <= set(res['metrics'])
+            assert set(res['per_volume_distances']['subject29_DE']) == {
+                f'{k}_{s}'
+                for k in ('HD95', 'ASD')
+                for s in ('RV', 'Myo', 'LV')
+            }
             assert osp.isfile(
                 osp.join(tmp_path, 'work', row['id'], f'seed{res["seed"]}',
                          'result.json'))
+        assert row['distances']['mHD95']['seeds'] <= len(row['runs'])
     # cdsp's pseudo-labels: pce's predictions of the same seed on the 10
     # training slices, in cdsp's own run folder, scribbles kept.
     from mmscribble.datasets.transforms.loading import read_label_png
@@ -292,7 +330,7 @@ def test_spml_both_stages_end_to_end(tmp_path):
                 if x.startswith('| spml (control pce)'))
     cells = [c.strip() for c in line.split('|')[1:-1]]
     assert cells[3] == '1'
-    assert re.fullmatch(r'[+-]\d\.\d{3} \[.*\] \(1x1\)', cells[8]), cells
+    assert re.fullmatch(r'[+-]\d\.\d{3} \[.*\] \(1x1\)', cells[10]), cells
     assert '`spml`: train time = the training of `spml-stage1`' in table
 
 

@@ -4,25 +4,25 @@
 Every config in ``configs/benchmark/mscmr/``, trained from scratch on the
 training scribbles (or their drop / shrink variant, written when missing)
 and tested on one split. Per row: per-volume 3-D Dice of RV, Myo, LV and
-their mean, mIoU, training time, s / iter, time relative to the partial-CE
-baseline and the paired difference to the row's control (crossed-bootstrap
-95% interval). Writes a markdown table (``--out``) and the raw results
-beside it (same name, ``.json``).
+their mean, HD95 and ASD (mm), mIoU, training time, s / iter, time
+relative to the partial-CE baseline and the paired difference to the
+row's control (crossed-bootstrap 95% interval). Writes a markdown table
+(``--out``) and the raw results beside it (same name, ``.json``).
 
 Usage::
 
     OMP_NUM_THREADS=1 python tools/benchmark/mscmr_table.py --seeds 3 \\
         --jobs 2 --threads 1
     python tools/benchmark/mscmr_table.py --only pce --only urss --iters 20
-    python tools/benchmark/mscmr_table.py --section main --seeds 3
-    # one table split over two processes (or machines), then joined:
+    # one table split over two commands (or machines), then joined:
     python tools/benchmark/mscmr_table.py --only pce --seeds 1 --first-seed 1
     python tools/benchmark/mscmr_table.py --only pce --seeds 2  # reuses seed 1
 
 ``--list`` prints the row ids (``pce``, ``urss``, ``urss-drop0.3``, ...).
 A (row, seed) already run with the same prepared config, ``--iters``,
-``--split`` and seed is reused (``--no-reuse`` retrains). Sections,
-controls, seeds, runs and statistics: ``mmscribble.benchmark.mscmr``.
+``--split`` and seed is reused (``--no-reuse`` retrains); one command at a
+time per ``--work-dir`` (a lock). Sections, controls, seeds, runs and
+statistics: ``mmscribble.benchmark.mscmr``.
 """
 import argparse
 import os
@@ -31,6 +31,7 @@ import re
 import sys
 
 from mmscribble.benchmark.mscmr.checks import check_rows
+from mmscribble.benchmark.mscmr.files import lock_work_dir
 from mmscribble.benchmark.mscmr.report import write_report
 from mmscribble.benchmark.mscmr.rows import (SECTIONS, UsageError, discover,
                                              select_rows)
@@ -39,7 +40,7 @@ from mmscribble.benchmark.mscmr.runs import (TableRuns, machine_info,
 from mmscribble.utils.cli import non_negative_int, positive_int
 
 DEVICES = ('auto', 'cpu', 'cuda')
-# The options every run of the table gets (prepare_config, run_row).
+# The options of every run (prepare_config, run_row).
 RUN_OPTIONS = ('cfg_options', 'data_root', 'nifti_root', 'split', 'iters',
                'threads', 'device')
 
@@ -110,8 +111,8 @@ def _add_run_options(parser):
         default=0,
         metavar='K',
         help='train seeds K .. K+N-1 (offsets to each config\'s seed; '
-        'default 0): splits one table over several processes or '
-        'machines, whose finished runs a later full run reuses')
+        'default 0): splits one table over commands run one after another '
+        'or machines, whose finished runs a later full run reuses')
     parser.add_argument(
         '--section',
         action='append',
@@ -128,9 +129,8 @@ def _add_run_options(parser):
         '--reuse',
         action=argparse.BooleanOptionalAction,
         default=True,
-        help='keep the result.json of (row, seed) runs already done with '
-        'the same prepared config, iterations, split and seed (default); '
-        '--no-reuse trains them again')
+        help='keep the (row, seed) runs done with the same prepared config,'
+        ' iterations, split and seed (default); --no-reuse retrains them')
     parser.add_argument(
         '--device',
         choices=DEVICES,
@@ -178,16 +178,17 @@ def main(argv=None):
     try:
         rows = select_rows(rows, args.only, args.section)
         info = dict(machine_info(args.split, args.device), jobs=args.jobs)
-        check_rows(rows, opts)
+        with lock_work_dir(args.work_dir):
+            check_rows(rows, opts)
+            todo = plan_runs(rows, all_rows, opts, args.work_dir, args.seeds,
+                             args.first_seed, args.reuse)
+            out_json = osp.splitext(args.out)[0] + '.json'
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            failed = TableRuns(rows, all_rows, opts, args.work_dir, info,
+                               out_json).run(todo, args.jobs)
+            table = write_report(args.out, out_json, rows, info)
     except UsageError as err:
         raise SystemExit(str(err)) from None
-    todo = plan_runs(rows, all_rows, opts, args.work_dir, args.seeds,
-                     args.first_seed, args.reuse)
-    out_json = osp.splitext(args.out)[0] + '.json'
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    failed = TableRuns(rows, all_rows, opts, args.work_dir, info,
-                       out_json).run(todo, args.jobs)
-    table = write_report(args.out, out_json, rows, info)
     print()
     print(table)
     print(f'table: {args.out}\nraw results: {out_json}')

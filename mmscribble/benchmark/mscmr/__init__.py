@@ -9,8 +9,11 @@
 * ``schedule``: the runs on ``--jobs`` threads, each once its source ran.
 * ``runs``: one (row, seed) run in a fresh process, the pseudo-label step,
   the reuse of finished runs.
-* ``stats``: mean / deviation over seeds and the paired crossed bootstrap.
+* ``stats``: mean / deviation over seeds (Dice, HD95, ASD) and the paired
+  crossed bootstrap.
 * ``report``: the markdown table and the raw JSON.
+* ``files``: the lock on the work folder (one table command at a time),
+  files written atomically, JSON read with the file named in its errors.
 
 Nothing is imported here: ``import mmscribble`` does not import this
 package, and importing it changes nothing global.

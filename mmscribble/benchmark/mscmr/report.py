@@ -1,11 +1,13 @@
 # Copyright (c) mmscribble contributors. All rights reserved.
 """The MSCMR table as markdown (one table per section, then how it was
 measured) and its raw results as JSON."""
-import json
 import math
 
+# read_json, write_json and clean lived here: their import path stays.
+from .files import clean, read_json, write_json, write_text  # noqa: F401
 from .rows import SECTIONS
-from .stats import BOOT_SAMPLES, BOOT_SEED, STRUCTURES, row_summary
+from .stats import (BOOT_SAMPLES, BOOT_SEED, STRUCTURES, distance_summary,
+                    row_summary, undefined_distances)
 
 # Per-volume mean Dice of RV, Myo and LV on the held-out MSCMR test split
 # (not available here), as published with CycleMix (Zhang & Zhuang,
@@ -19,11 +21,14 @@ SECTION_TITLES = dict(
     crf='Test-time dense CRF (one seed)')
 HEADER = [
     '| row | method | labels | seeds | RV | Myo | LV | mean Dice '
+    '| HD95 (mm) | ASD (mm) '
     '| vs control: paired diff. [95% CI] (seeds x volumes) '
     '| mIoU (%) | train time (min) | s / iter | time vs baseline |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- '
-    '| ---: | ---: | ---: | ---: |'
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+    '| --- | ---: | ---: | ---: | ---: |'
 ]
+# Undefined HD95 / ASD named per row under the tables, at most this many.
+UNDEFINED_SHOWN = 6
 
 
 def fmt(value, spec):
@@ -40,6 +45,17 @@ def _pm(stat, spec='.3f'):
     if n < 2:
         return format(mean, spec)
     return f'{format(mean, spec)} ± {format(sd, spec)}'
+
+
+def _distance(sm, key, spec):
+    """The cell of a distance: mean ± sd over the seeds that have it,
+    their count where some finished runs do not (reused runs finished
+    before the table had distances), n/a where none has it."""
+    stat = sm[f'vol/{key}']
+    cell = _pm(stat, spec)
+    if 0 < stat[2] < sm['n']:
+        cell += f' ({stat[2]} of {sm["n"]} seeds)'
+    return cell
 
 
 def _delta(delta):
@@ -85,11 +101,13 @@ def _line(row, sm, base_s):
     head = f'| {row["id"]}{ctl} | {row["method"]} | {row["labels"]} '
     if not sm['n']:
         why = row.get('skipped') or 'failed (see the JSON and the log)'
-        return head + f'| 0 | {why} | | | | | | | | |'
+        return head + f'| 0 | {why} | | | | | | | | | | |'
     ratio = sm['train_s'] / base_s if base_s is not None else None
     return (head + f'| {sm["n"]} ' + ''.join(f'| {_pm(sm[f"vol/Dice_{s}"])} '
                                              for s in STRUCTURES) +
-            f'| {_pm(sm["vol/mDice3D"])} | {_delta(sm["delta"])} '
+            f'| {_pm(sm["vol/mDice3D"])} '
+            f'| {_distance(sm, "mHD95", ".1f")} '
+            f'| {_distance(sm, "mASD", ".2f")} | {_delta(sm["delta"])} '
             f'| {_pm(sm["mIoU"], ".1f")} '
             f'| {sm["train_s"] / 60:.1f} '
             f'| {sm["s_per_iter"]:.2f} '
@@ -103,6 +121,7 @@ def _notes(rows, summaries, info):
     if done:
         lines.append(_method_note(done, info))
     for r in rows:
+        lines += _undefined_note(r)
         parts = summaries[r['id']].get('time_parts')
         if parts and summaries[r['id']]['n']:
             lines.append(
@@ -124,15 +143,39 @@ def _notes(rows, summaries, info):
     return lines
 
 
+def _undefined_note(row):
+    """The line that names a row's volumes whose HD95 / ASD of a
+    structure is undefined (left out of its distances), if any."""
+    missing = undefined_distances(row)
+    if not missing:
+        return []
+    named = ', '.join(f'seed {seed} {vol} {s}'
+                      for seed, vol, s in missing[:UNDEFINED_SHOWN])
+    more = f' and {len(missing) - UNDEFINED_SHOWN} more' if len(
+        missing) > UNDEFINED_SHOWN else ''
+    return [
+        f'`{row["id"]}`: HD95 / ASD undefined (structure in only one '
+        f'of prediction and label), left out: {named}{more}.'
+    ]
+
+
 def _method_note(done, info):
     first = done[0]
     vols = first['metrics'].get('vol/num_volumes')
     return (f'Dice: per 3-D volume on the original voxel grid, averaged over '
             f'{fmt(vols, ".0f")} volumes, then mean ± sample standard '
             'deviation over the seeds (seeds = the config\'s seed + 0, 1, '
-            '...); mIoU over all slices. Paired diff.: per-volume mean Dice '
-            '(over RV, Myo, LV) of the row minus that of its control (partial '
-            'CE on the same network) over the (seed, volume) pairs both ran; '
+            '...). HD95 / ASD (mm, medpy\'s hd95 and asd): 95th '
+            'percentile of the surface distances both ways / mean distance '
+            'from the predicted surface to the label\'s, per volume on the '
+            'native voxel grid, averaged per structure over the volumes '
+            'where both prediction and label have it, then over RV, Myo '
+            'and LV, then over the seeds as Dice; n/a: no run with a value '
+            '(finished before the table had distances, or no structure '
+            'found). mIoU over all slices. Paired diff.: per-volume mean '
+            'Dice (over RV, Myo, LV) of the row minus that of its control '
+            '(partial CE on the same network) over the (seed, volume) pairs '
+            'both ran; '
             f'95% percentile interval of a crossed bootstrap ({BOOT_SAMPLES} '
             'draws resampling seeds and volumes independently, generator '
             f'seed {BOOT_SEED}). Training: '
@@ -148,35 +191,22 @@ def _method_note(done, info):
 
 def write_report(out, out_json, rows, info):
     """Write :func:`make_table` to ``out`` and the raw results (``info``
-    and ``rows``) to ``out_json``.
+    and ``rows``) to ``out_json``, each atomically (a crash or a second
+    writer leaves the old file or the new one, never a cut-short one).
 
     Returns:
         str: the table.
     """
     table = make_table(rows, info)
-    with open(out, 'w') as f:
-        f.write(table)
-    write_json(out_json, dict(info=info, rows=rows))
+    write_text(out, table)
+    write_json(out_json, raw_results(rows, info))
     return table
 
 
-def clean(value):
-    """JSON-safe copy: NaN becomes None."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    return value
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def write_json(path, data):
-    """``data`` to ``path`` as indented JSON, NaN written as null."""
-    with open(path, 'w') as f:
-        json.dump(clean(data), f, indent=1)
+def raw_results(rows, info):
+    """The table's JSON: ``info`` and the ``rows`` with their ``runs``,
+    each row with ``distances`` (mm), the mean ± sd over seeds of
+    ``mHD95``, ``mASD`` and each structure's
+    (:func:`~mmscribble.benchmark.mscmr.stats.distance_summary`)."""
+    return dict(
+        info=info, rows=[dict(r, distances=distance_summary(r)) for r in rows])

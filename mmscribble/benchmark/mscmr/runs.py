@@ -24,7 +24,8 @@ import time
 import traceback
 
 from ..harness import run_in_subprocess
-from .report import fmt, read_json, write_json
+from .files import read_json, write_json
+from .report import fmt, raw_results
 from .rows import PSEUDO_LABEL_TOOLS, ROOT, prepare_config, row_seeds, run_key
 from .schedule import run_scheduled
 
@@ -94,19 +95,13 @@ def run_row(row, args, queue):
             cpu_s = time.process_time() - cpu_start
             metrics = runner.test()
             iter_times = runner.message_hub.get_scalar('train/time').data[0]
-        per_volume = {}
-        for metric in runner.test_loop.evaluator.metrics:
-            per_volume.update(getattr(metric, 'per_volume', None) or {})
+        per_volume, distances = volume_scores(
+            runner.test_loop.evaluator.metrics)
         queue.put(
             dict(
                 seed=row['run_seed'],
-                per_volume={
-                    v: {
-                        k: float(d)
-                        for k, d in dice.items()
-                    }
-                    for v, dice in per_volume.items()
-                },
+                per_volume=per_volume,
+                per_volume_distances=distances,
                 train_s=train_s,
                 cpu_s=cpu_s,
                 s_per_iter=float(sorted(iter_times)[len(iter_times) // 2]),
@@ -123,6 +118,33 @@ def run_row(row, args, queue):
         queue.put(dict(error=traceback.format_exc()))
 
 
+def volume_scores(metrics):
+    """Per-volume scores of the test evaluator's metrics.
+
+    Args:
+        metrics (list): the evaluator's metrics; a
+            :class:`~mmscribble.evaluation.VolumeDiceMetric` has
+            ``per_volume`` and ``per_volume_distances`` after testing.
+
+    Returns:
+        tuple[dict, dict]: ``({volume: {structure: dice}}, {volume:
+        {'HD95_<structure>': mm, 'ASD_<structure>': mm}})``, values as
+        floats (NaN where undefined); the second is empty for a metric
+        without surface distances.
+    """
+    dice, dist = {}, {}
+    for metric in metrics:
+        dice.update(getattr(metric, 'per_volume', None) or {})
+        dist.update(getattr(metric, 'per_volume_distances', None) or {})
+    return tuple({
+        vol: {
+            k: float(x)
+            for k, x in scores.items()
+        }
+        for vol, scores in d.items()
+    } for d in (dice, dist))
+
+
 def measure(row, args):
     """Run :func:`run_row` in a spawned process; return its result."""
     return run_in_subprocess(run_row, row, args)
@@ -134,7 +156,10 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
     A (row, seed) whose ``result.json`` in ``work_dir/<row>/seed<s>`` has
     the same :func:`~mmscribble.benchmark.mscmr.rows.run_key` and metrics
     is appended to the row's ``runs`` (and printed as reused) unless
-    ``reuse`` is False. Sets ``runs`` of every row; a skipped row has none.
+    ``reuse`` is False. One whose ``result.json`` cannot be read (cut
+    short by a crash) is not finished: it is trained again, with a
+    warning naming the file. Sets ``runs`` of every row; a skipped row has
+    none.
 
     Returns:
         list[tuple]: ``(row, run, key, result file)`` per run to do; ``run``
@@ -150,7 +175,7 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
             key = run_key(r, all_rows, opts, seed)
             done_file = osp.join(run_dir, 'result.json')
             if reuse and osp.isfile(done_file):
-                old = read_json(done_file)
+                old = _read_result(done_file, f'{r["id"]} seed {seed}')
                 if old.get('key') == key and 'metrics' in old:
                     r['runs'].append(old)
                     print(
@@ -160,6 +185,20 @@ def plan_runs(rows, all_rows, opts, work_dir, seeds, first_seed=0, reuse=True):
             todo.append((r, dict(r, run_seed=seed,
                                  work_dir=run_dir), key, done_file))
     return todo
+
+
+def _read_result(path, run):
+    """A finished run's ``result.json``, or ``{}`` (with a warning naming
+    the file) when it cannot be read: the run is trained again and its
+    new result replaces the file."""
+    try:
+        return read_json(path)
+    except ValueError as err:
+        print(
+            f'WARNING: {err}. Training {run} again.',
+            file=sys.stderr,
+            flush=True)
+        return {}
 
 
 class TableRuns:
@@ -240,7 +279,7 @@ class TableRuns:
                     f'train {res["train_s"]:.0f} s '
                     f'({res["s_per_iter"]:.2f} s/iter)',
                     flush=True)
-            write_json(self.out_json, dict(info=self.info, rows=self.rows))
+            write_json(self.out_json, raw_results(self.rows, self.info))
 
     def measure_run(self, r, run, key):
         """The result of one run: its source's checkpoint or pseudo-labels
@@ -271,7 +310,12 @@ class TableRuns:
         """
         src = osp.join(self.work_dir, src_id, f'seed{run["run_seed"]}')
         done = osp.join(src, 'result.json')
-        res = read_json(done) if osp.isfile(done) else {}
+        try:
+            res = read_json(done) if osp.isfile(done) else {}
+        except ValueError as err:
+            return None, (f'{err}; it is the run of row {src_id} seed '
+                          f'{run["run_seed"]} that this row reads: train '
+                          f'that row too (--only {src_id})')
         last = osp.join(src, 'last_checkpoint')
         if res.get('key', {}).get('config') != key['source'] or \
                 'metrics' not in res or not osp.isfile(last):

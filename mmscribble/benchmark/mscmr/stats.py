@@ -2,7 +2,11 @@
 """Statistics of the MSCMR table: what one line of it shows.
 
 Per row: mean and sample standard deviation over seeds of the per-volume
-mean Dice (and of each structure) averaged over the volumes of the split.
+mean Dice (and of each structure) averaged over the volumes of the split,
+and likewise of HD95 and ASD (mm; ``VolumeDiceMetric``'s ``mHD95`` /
+``mASD``: per structure over the volumes where they are defined, then
+over the structures; a run finished before the metric had them counts as
+missing, not as a value).
 Per row with a control: the paired difference of the per-volume mean Dice
 (mean over RV, Myo, LV of one volume) to the control over the (seed,
 volume) pairs both have, its mean and a 95% interval from a crossed
@@ -14,6 +18,11 @@ five.
 import math
 
 STRUCTURES = ('RV', 'Myo', 'LV')
+# Surface distances of VolumeDiceMetric (mm): the metric keys without the
+# 'vol/' prefix, the means over structures first.
+DISTANCES = ('HD95', 'ASD')
+DISTANCE_KEYS = ('mHD95', 'mASD', 'HD95_RV', 'HD95_Myo', 'HD95_LV', 'ASD_RV',
+                 'ASD_Myo', 'ASD_LV')
 # Crossed bootstrap of the paired difference: resamples and generator seed.
 BOOT_SAMPLES = 10000
 BOOT_SEED = 0
@@ -152,7 +161,8 @@ def row_summary(row, by_id):
         by_id (dict): the table's rows by id (the control).
 
     Returns:
-        dict: ``seeds``, ``n``, ``(mean, sd, n)`` of each metric, the mean
+        dict: ``seeds``, ``n``, ``(mean, sd, n)`` of each metric (Dice,
+        ``mIoU``, ``vol/mHD95``, ``vol/HD95_RV``, ...), the mean
         ``train_s`` and ``s_per_iter`` (and ``time_parts`` where the time
         counts the source's), and ``delta``: None (no control), a reason
         (str) or the paired difference (``mean``, ``low``, ``high``,
@@ -160,7 +170,8 @@ def row_summary(row, by_id):
     """
     runs = row_runs(row)
     out = dict(seeds=sorted(runs), n=len(runs))
-    for key in [f'vol/Dice_{s}' for s in STRUCTURES] + ['vol/mDice3D', 'mIoU']:
+    keys = [f'vol/Dice_{s}' for s in STRUCTURES] + ['vol/mDice3D', 'mIoU']
+    for key in keys + [f'vol/{k}' for k in DISTANCE_KEYS]:
         out[key] = mean_sd(r['metrics'].get(key) for r in runs.values())
     out['train_s'] = mean_sd(run_time(row, r) for r in runs.values())[0]
     if counts_source_time(row):
@@ -170,6 +181,41 @@ def row_summary(row, by_id):
         ]
     out['s_per_iter'] = mean_sd(r['s_per_iter'] for r in runs.values())[0]
     out['delta'] = _delta_to_control(row, runs, by_id)
+    return out
+
+
+def distance_summary(row):
+    """HD95 and ASD of a row for the table's JSON.
+
+    Returns:
+        dict: ``{key: {'mean': mm, 'sd': mm, 'seeds': n}}`` for every key
+        of :data:`DISTANCE_KEYS` (``mHD95``, ``mASD``, ``HD95_RV``, ...):
+        over the ``n`` finished runs that have it (sd NaN below two, mean
+        NaN for none).
+    """
+    runs = row_runs(row).values()
+    out = {}
+    for key in DISTANCE_KEYS:
+        mean, sd, n = mean_sd(r['metrics'].get(f'vol/{key}') for r in runs)
+        out[key] = dict(mean=mean, sd=sd, seeds=n)
+    return out
+
+
+def undefined_distances(row):
+    """The (seed, volume, structure) of a row's runs whose HD95 / ASD is
+    undefined (the structure is in the prediction or in the label, not
+    both: Dice 0) and so left out of the row's distances.
+
+    Returns:
+        list[tuple]: ``(seed, volume, structure)`` in run order.
+    """
+    out = []
+    for seed, res in sorted(row_runs(row).items()):
+        dice = res.get('per_volume') or {}
+        for vol, dist in (res.get('per_volume_distances') or {}).items():
+            out += [(seed, vol, s) for s in STRUCTURES
+                    if f'HD95_{s}' in dist and not finite(dist[f'HD95_{s}'])
+                    and finite((dice.get(vol) or {}).get(s))]
     return out
 
 
