@@ -255,15 +255,3 @@ class DenseCRFPostProcessor:
                     pred_sem_seg=sample.pred_sem_seg.__class__(
                         data=pred[None])))
         return results
-
-
-def build_postprocessor(test_cfg) -> Optional[DenseCRFPostProcessor]:
-    """The post-processor ``test_cfg`` asks for (``crf=dict(...)``), or
-    None."""
-    crf = (test_cfg or {}).get('crf', None)
-    if crf is None or crf is False:
-        return None
-    if crf is True:
-        raise ValueError("model.test_cfg.crf: give a dict, e.g. "
-                         "dict(preset='blpseg'), not True")
-    return DenseCRFPostProcessor(**dict(crf))

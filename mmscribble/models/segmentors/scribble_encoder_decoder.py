@@ -7,7 +7,7 @@ from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from ..heads.scribble_head import ScribbleHeadMixin
-from ..postprocess.dense_crf import build_postprocessor
+from ..postprocess.builder import build_postprocessor
 
 
 @MODELS.register_module()
@@ -21,7 +21,10 @@ class ScribbleEncoderDecoder(EncoderDecoder):
     to heads whose prediction needs it (``needs_inputs``, e.g. BLPSeg's LAM).
     Auxiliary heads are called as in mmseg. ``test_cfg.crf`` (e.g.
     ``dict(preset='blpseg')``) refines every prediction with a dense CRF
-    (:mod:`mmscribble.models.postprocess.dense_crf`).
+    (:mod:`mmscribble.models.postprocess.dense_crf`);
+    ``test_cfg.largest_component`` (e.g. ``dict()``) then keeps each
+    class's largest connected component
+    (:mod:`mmscribble.models.postprocess.largest_component`).
     """
 
     def __init__(self, *args, **kwargs):

@@ -193,7 +193,8 @@ def test_segmentor_predict_applies_the_crf():
     cfg = Config.fromfile(DEMO)
     cfg.model.test_cfg = dict(mode='whole', crf=dict(preset='blpseg'))
     model = MODELS.build(cfg.model).eval()
-    assert isinstance(model.postprocessor, DenseCRFPostProcessor)
+    steps = model.postprocessor.steps
+    assert len(steps) == 1 and isinstance(steps[0], DenseCRFPostProcessor)
     torch.manual_seed(0)
     img = torch.randint(0, 256, (3, 24, 20), dtype=torch.uint8)
     sample = SegDataSample(metainfo=dict(ori_shape=(24, 20),
