@@ -7,6 +7,7 @@ from mmscribble.datasets.transforms import (PackScribbleInputs,
                                             ScribbleRandomCrop,
                                             ScribbleRandomFlip,
                                             ScribbleRandomResize,
+                                            ScribbleRandomRot90,
                                             ScribbleRandomRotate)
 
 
@@ -57,6 +58,37 @@ def test_flip_moves_every_map():
     r = ScribbleRandomFlip(prob=1.0, direction='vertical')(coord_results())
     assert r['img'][0, 0, 1] == 39
     assert_aligned(r)
+
+
+@pytest.mark.parametrize('k', [1, 2, 3])
+def test_rot90_moves_every_map(k, monkeypatch):
+    monkeypatch.setattr(np.random, 'randint', lambda low, high: k)
+    r = ScribbleRandomRot90(prob=1.0)(coord_results())
+    assert r['rot90_k'] == k
+    shape = (40, 60) if k == 2 else (60, 40)
+    assert r['img_shape'] == shape and r['img'].shape[:2] == shape
+    assert all(r[key].shape == shape for key in r['seg_fields'])
+    assert_aligned(r)
+    # counter-clockwise: after one quarter turn the top-right pixel
+    # (row 0, column 59) is at the top left
+    if k == 1:
+        assert tuple(r['img'][0, 0, :2]) == (59, 0)
+    assert r['gt_superpixel'].dtype == np.int32
+
+
+def test_rot90_four_quarter_turns_and_prob_zero_are_identity(monkeypatch):
+    orig = coord_results()
+    out = ScribbleRandomRot90(prob=0.0)(coord_results())
+    assert out['rot90_k'] == 0
+    np.testing.assert_array_equal(out['img'], orig['img'])
+    monkeypatch.setattr(np.random, 'randint', lambda low, high: 1)
+    r = coord_results()
+    for _ in range(4):
+        r = ScribbleRandomRot90(prob=1.0)(r)
+    for key in ['img'] + orig['seg_fields']:
+        np.testing.assert_array_equal(r[key], orig[key])
+    with pytest.raises(ValueError, match='prob must be in'):
+        ScribbleRandomRot90(prob=1.5)
 
 
 def test_crop_moves_every_map():

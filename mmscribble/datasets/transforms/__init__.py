@@ -1,14 +1,15 @@
 from .formatting import PackScribbleInputs
 from .geometric import (ScribbleGaussianBlur, ScribblePad,
                         ScribbleRandomCrop, ScribbleRandomFlip,
-                        ScribbleRandomResize, ScribbleRandomRotate)
+                        ScribbleRandomResize, ScribbleRandomRot90,
+                        ScribbleRandomRotate)
 from .loading import (LoadScribbleAnnotations, LoadScribbleImageFromFile,
                       check_label_file, read_label_png)
 
 __all__ = [
     'PackScribbleInputs', 'ScribbleGaussianBlur', 'ScribblePad',
     'ScribbleRandomCrop', 'ScribbleRandomFlip', 'ScribbleRandomResize',
-    'ScribbleRandomRotate', 'LoadScribbleAnnotations',
+    'ScribbleRandomRot90', 'ScribbleRandomRotate', 'LoadScribbleAnnotations',
     'LoadScribbleImageFromFile', 'check_label_file', 'read_label_png'
 ]
 from .cues import SLICBoundaries, compute_slic_boundaries  # noqa: F401,E402

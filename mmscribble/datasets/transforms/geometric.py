@@ -268,6 +268,53 @@ class ScribbleRandomFlip(BaseTransform):
 
 
 @TRANSFORMS.register_module()
+class ScribbleRandomRot90(BaseTransform):
+    """Rotate the image and every map by k x 90 degrees, k in {1, 2, 3}.
+
+    A lossless rotation (no interpolation, no filled corners), as the
+    CycleMix authors' MSCMR augmentation (flips, rot90, then a free
+    rotation; for those use :class:`ScribbleRandomFlip` and
+    :class:`ScribbleRandomRotate` with ``degree=180``). Counter-clockwise,
+    as ``np.rot90``; a non-square image swaps its height and width.
+
+    Required Keys: img, seg_fields.
+    Modified Keys: img, img_shape, every map. Added Keys: rot90_k (0 when
+    not rotated).
+
+    Args:
+        prob (float): probability of rotating; k is then uniform in
+            {1, 2, 3}.
+    """
+
+    def __init__(self, prob: float = 0.5):
+        if not 0 <= prob <= 1:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    @cache_randomness
+    def _random_k(self) -> int:
+        if np.random.rand() >= self.prob:
+            return 0
+        return int(np.random.randint(1, 4))
+
+    def transform(self, results: dict) -> dict:
+        k = self._random_k()
+        results['rot90_k'] = k
+        if k == 0:
+            return results
+        results['img'] = np.ascontiguousarray(
+            np.rot90(results['img'], k, axes=(0, 1)))
+        for key in _map_keys(results):
+            results[key] = np.ascontiguousarray(
+                np.rot90(results[key], k, axes=(0, 1)))
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
 class ScribbleRandomCrop(BaseTransform):
     """Crop a random window from the image and every map.
 
