@@ -1,1 +1,4 @@
 from . import hooks  # noqa: F401
+from .optim_wrappers import AutocastOptimWrapper
+
+__all__ = ['AutocastOptimWrapper']
