@@ -60,7 +60,7 @@ def test_rows_baseline_first_and_ids():
                 crf['pseudo_labels_of']) == ('crf', m, m, None)
         assert cfg_of(crf).model.test_cfg.crf == dict(
             preset='spml' if m == 'spml' else 'blpseg')
-    # Sections in order: main, variants, robustness, crf.
+    # Sections in order: main, variants, recipe, robustness, crf.
     order = [rows.SECTIONS.index(r['section']) for r in ROWS]
     assert order == sorted(order)
 
@@ -132,11 +132,18 @@ def test_seed_goes_to_randomness_and_changes_the_hash():
 @pytest.mark.parametrize('row', ROWS[1:], ids=lambda r: r['id'])
 def test_same_backbone_input_schedule_and_seed(row):
     base, cfg = cfg_of(ROWS[0]), cfg_of(row)
-    for key in ('model.backbone', 'model.data_preprocessor', 'optim_wrapper',
-                'param_scheduler', 'train_cfg', 'train_dataloader.batch_size',
-                'randomness', 'crop_size', 'test_dataloader',
-                'test_evaluator'):
+    keys = ('model.backbone', 'model.data_preprocessor', 'optim_wrapper',
+            'param_scheduler', 'train_cfg', 'train_dataloader.batch_size',
+            'randomness', 'crop_size', 'test_dataloader', 'test_evaluator')
+    if row['section'] == 'recipe':
+        # A recipe row changes the shared network, data or clean-up on
+        # purpose (its own test below); seeds, schedule and scoring stay.
+        keys = ('randomness', 'train_cfg', 'param_scheduler',
+                'test_dataloader', 'test_evaluator')
+    for key in keys:
         assert eval(f'cfg.{key}') == eval(f'base.{key}'), key
+    if row['section'] == 'recipe':
+        return
     # The same augmentations; methods may add cue transforms only.
     cues = {'SLICBoundaries', 'CDSPDistanceMaps', 'FelzenszwalbSuperpixels'}
     strip = [
@@ -147,6 +154,34 @@ def test_same_backbone_input_schedule_and_seed(row):
     for hook in cfg.get('custom_hooks', []):
         if hook['type'] == 'PhaseSwitchHook' and row['method'] == 'URSS':
             assert hook['phases'][0]['begin'] == cfg.train_cfg.max_iters // 2
+
+
+def test_recipe_rows_change_only_what_they_name():
+    by_id = {r['id']: r for r in ROWS}
+    base = cfg_of(by_id['pce'])
+    lcc, aug = by_id['pce-lcc'], by_id['pce-cmaug']
+    assert (lcc['section'], lcc['control'], lcc['checkpoint_of']) == (
+        'recipe', 'pce', 'pce')
+    cfg = cfg_of(lcc)
+    assert cfg.model.test_cfg == dict(
+        mode='whole', largest_component=dict(connectivity=4))
+    cfg.model.test_cfg = base.model.test_cfg
+    assert cfg.model == base.model
+    assert (aug['section'], aug['control'], aug['checkpoint_of']) == (
+        'recipe', 'pce', None)
+    cfg = cfg_of(aug)
+    assert cfg.model == base.model and cfg.optim_wrapper == base.optim_wrapper
+    types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert types == [
+        'LoadScribbleImageFromFile', 'LoadScribbleAnnotations',
+        'ScribbleRandomFlip', 'ScribbleRandomFlip', 'ScribbleRandomRot90',
+        'ScribbleRandomRotate', 'ScribbleRandomCrop', 'PackScribbleInputs'
+    ]
+    pipe = cfg.train_dataloader.dataset.pipeline
+    assert [pipe[2].direction, pipe[3].direction] == ['horizontal',
+                                                      'vertical']
+    assert (pipe[5].degree, pipe[5].prob, pipe[6].crop_size) == (180, 1.0,
+                                                                 (161, 161))
 
 
 def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):

@@ -17,6 +17,8 @@ PUBLISHED = (('partial CE', 0.385), ('CycleMix', 0.800), ('ZScribbleSeg',
 SECTION_TITLES = dict(
     main='Main comparison',
     variants='Variants of the methods (same seeds as the main section)',
+    recipe='Recipe: changes of the shared network, data or test-time '
+    'clean-up, on partial CE',
     robustness='Robustness: dropped and shrunk scribbles (one seed)',
     crf='Test-time dense CRF (one seed)')
 HEADER = [

@@ -9,6 +9,9 @@ config's ``benchmark`` dict says what the table does with it:
 * ``section``: ``'main'`` (the default; trained with ``--seeds`` seeds),
   ``'variants'`` (other forms of a method, e.g. BLPSeg's self-training
   rules: ``--seeds`` seeds too, kept out of ``--section main``),
+  ``'recipe'`` (changes of the shared network, data or test-time
+  clean-up tried on partial CE for the converged schedule, issue 25:
+  ``--seeds`` seeds, control ``pce``),
   ``'robustness'`` (the default of drop / shrink label variants) or
   ``'crf'`` (test-time CRF rows), both trained with one seed.
 * ``control``: the row id of partial CE on the same network; a variant
@@ -45,9 +48,9 @@ PSEUDO_LABEL_TOOLS = dict(
     segmentor=osp.join(ROOT, 'tools', 'dataset_converters',
                        'segmentor_pseudo_labels.py'),
     spml=osp.join(ROOT, 'tools', 'spml_pseudo_labels.py'))
-SECTIONS = ('main', 'variants', 'robustness', 'crf')
+SECTIONS = ('main', 'variants', 'recipe', 'robustness', 'crf')
 # Sections trained with --seeds seeds (the others with one).
-MULTI_SEED_SECTIONS = ('main', 'variants')
+MULTI_SEED_SECTIONS = ('main', 'variants', 'recipe')
 # A test-only (CRF) row's run relative to a pce training: ~0.5 of ~6 min.
 TEST_ONLY_COST = 0.1
 
