@@ -45,12 +45,14 @@ class Variant:
     channels_last: bool = False
     compile: bool = False
     bf16: bool = False
+    threads: Optional[int] = None
     cfg_options: Dict = field(default_factory=dict)
 
 
 def parse_variant(text: str) -> Variant:
-    """``name:flag,flag,key=value`` with the flags ``channels_last``,
-    ``compile``, ``bf16``; the rest are config overrides, e.g.
+    """``name:flag;flag;key=value`` with the flags ``channels_last``,
+    ``compile``, ``bf16``, ``threads=N`` (torch threads of this variant's
+    steps); the rest are config overrides, e.g.
     ``crop129:train_dataloader.dataset.pipeline.5.crop_size=(129,129)``."""
     name, _, spec = text.partition(':')
     if not name:
@@ -59,13 +61,17 @@ def parse_variant(text: str) -> Variant:
     for item in filter(None, spec.split(';')):
         if item in ('channels_last', 'compile', 'bf16'):
             setattr(variant, item, True)
+        elif item.startswith('threads='):
+            variant.threads = int(item.split('=', 1)[1])
+            if variant.threads < 1:
+                raise ValueError(f'--variant {text!r}: threads must be >= 1')
         elif '=' in item:
             key, value = item.split('=', 1)
             variant.cfg_options[key] = eval_value(value)
         else:
             raise ValueError(f'--variant {text!r}: unknown option {item!r};'
-                             ' flags: channels_last, compile, bf16, or '
-                             'KEY=VALUE')
+                             ' flags: channels_last, compile, bf16, '
+                             'threads=N, or KEY=VALUE')
     return variant
 
 
@@ -222,8 +228,14 @@ def profile(cfg_for, variants: List[Variant], steps: int, rounds: int,
     per variant, the medians of each phase and of the whole step, the step
     FLOPs and rate, the forward time by module, and the data phase.
     """
+    default_threads = torch.get_num_threads()
+
+    def threads_of(variant):
+        torch.set_num_threads(variant.threads or default_threads)
+
     built = []
     for variant in variants:
+        threads_of(variant)
         cfg = cfg_for(variant)
         torch.manual_seed(seed)
         model, optim_wrapper = build_step(cfg, variant)
@@ -235,20 +247,27 @@ def profile(cfg_for, variants: List[Variant], steps: int, rounds: int,
                for v in variants}
     for _ in range(rounds):
         for variant, model, optim_wrapper, batches, _ in built:
+            threads_of(variant)
             for batch in batches:
                 t = run_step(model, optim_wrapper, batch, variant)
                 for p in PHASES:
                     samples[variant.name][p].append(t[p])
                 samples[variant.name]['step'].append(sum(t.values()))
-    peak = matmul_rate()
+    torch.set_num_threads(default_threads)
     result = dict(
-        threads=torch.get_num_threads(),
-        matmul_gflops=peak / 1e9,
+        threads=default_threads,
+        matmul_gflops=matmul_rate() / 1e9,
+        matmul_bf16_gflops=matmul_rate(dtype=torch.bfloat16) / 1e9,
         variants={})
     for variant, model, _, batches, load_times in built:
+        threads_of(variant)
         med = {p: statistics.median(v)
                for p, v in samples[variant.name].items()}
-        entry = dict(median_s=med, data_s=statistics.median(load_times))
+        entry = dict(
+            median_s=med,
+            data_s=statistics.median(load_times),
+            threads=variant.threads or default_threads,
+            bf16=variant.bf16)
         if not variant.compile:
             flops = 3 * forward_flops(model, batches[0], variant)
             entry.update(
@@ -266,20 +285,24 @@ def report(result: Dict, names: Optional[List[str]] = None) -> str:
     names = names or list(result['variants'])
     base = result['variants'][names[0]]['median_s']['step']
     lines = [
-        f"threads: {result['threads']}; a 2048x2048 float32 matmul runs "
-        f"at {result['matmul_gflops']:.1f} GFLOP/s", '',
-        '| variant | step (s) | speed-up | forward | backward | optimizer |'
-        ' data, 1 worker (s) | GFLOP / step | GFLOP/s (fwd+bwd) | '
-        'of matmul |', '| --- ' + '| ---: ' * 9 + '|'
+        f"threads: {result['threads']}; a 2048x2048 matmul runs at "
+        f"{result['matmul_gflops']:.1f} GFLOP/s in float32, "
+        f"{result['matmul_bf16_gflops']:.1f} in bfloat16 (a variant's rate "
+        'is against the matmul of its type)', '',
+        '| variant | threads | step (s) | speed-up | forward | backward | '
+        'optimizer | data, 1 worker (s) | GFLOP / step | GFLOP/s (fwd+bwd) '
+        '| of matmul |', '| --- ' + '| ---: ' * 10 + '|'
     ]
     for name in names:
         v = result['variants'][name]
         m = v['median_s']
+        peak = result['matmul_bf16_gflops' if v['bf16'] else 'matmul_gflops']
         flop = (f"{v['gflop']:.1f} | {v['gflops_per_s']:.1f} | "
-                f"{v['gflops_per_s'] / result['matmul_gflops']:.0%}"
+                f"{v['gflops_per_s'] / peak:.0%}"
                 if 'gflop' in v else 'n/a | n/a | n/a')
         lines.append(
-            f"| {name} | {m['step']:.3f} | {base / m['step']:.2f}x | "
+            f"| {name} | {v['threads']} | {m['step']:.3f} | "
+            f"{base / m['step']:.2f}x | "
             f"{m['forward']:.3f} | {m['backward']:.3f} | "
             f"{m['optimizer']:.3f} | {v['data_s']:.3f} | {flop} |")
     first = result['variants'][names[0]]

@@ -18,6 +18,9 @@ def test_variant_flags_and_overrides():
                                                             True, False)
     assert v.cfg_options == {'model.x': (129, 129), 'a.b': 'c'}
     assert sp.parse_variant('eager') == sp.Variant('eager')
+    assert sp.parse_variant('two:threads=2').threads == 2
+    with pytest.raises(ValueError, match='threads must be >= 1'):
+        sp.parse_variant('x:threads=0')
     with pytest.raises(ValueError, match="unknown option 'fp8'"):
         sp.parse_variant('x:fp8')
     with pytest.raises(ValueError, match='give NAME'):
@@ -101,16 +104,19 @@ def test_report_speed_ups_are_against_the_first_variant():
     def entry(step, gflop=None):
         e = dict(median_s=dict(step=step, forward=step / 3,
                                backward=step / 2, optimizer=step / 6),
-                 data_s=0.01)
+                 data_s=0.01, threads=1, bf16=False)
         if gflop:
             e.update(gflop=gflop, gflops_per_s=gflop / step,
                      forward_by_module_s={'a': 0.3, 'b': 0.1})
         return e
-    result = dict(threads=1, matmul_gflops=50.0, variants=dict(
-        eager=entry(2.0, 60.0), bf16=entry(0.8, 60.0), comp=entry(1.0)))
+    result = dict(threads=1, matmul_gflops=50.0, matmul_bf16_gflops=150.0,
+                  variants=dict(eager=entry(2.0, 60.0), bf16=entry(0.8, 60.0),
+                                comp=entry(1.0)))
+    result['variants']['bf16']['bf16'] = True
     text = sp.report(result)
-    assert '| eager | 2.000 | 1.00x |' in text
-    assert '| bf16 | 0.800 | 2.50x |' in text
-    assert '| comp | 1.000 | 2.00x |' in text and 'n/a | n/a' in text
+    assert '| eager | 1 | 2.000 | 1.00x |' in text
+    assert '| bf16 | 1 | 0.800 | 2.50x |' in text
+    assert '| comp | 1 | 1.000 | 2.00x |' in text and 'n/a | n/a' in text
     assert '| 30.0 | 60% |' in text  # 60 GFLOP / 2 s against 50
+    assert '| 75.0 | 50% |' in text  # 60 GFLOP / 0.8 s against 150
     assert '| a | 0.3000 | 75% |' in text
