@@ -182,6 +182,15 @@ def test_recipe_rows_change_only_what_they_name():
                                                       'vertical']
     assert (pipe[5].degree, pipe[5].prob, pipe[6].crop_size) == (180, 1.0,
                                                                  (161, 161))
+    v3 = by_id['pce-v3plus']
+    assert (v3['section'], v3['control']) == ('recipe', 'pce')
+    cfg = cfg_of(v3)
+    head = cfg.model.decode_head
+    assert (head.type, head.in_index, head.c1_in_channels,
+            head.loss_decode.type) == ('DepthwiseSeparableASPPHead', 3, 24,
+                                       'PartialCrossEntropyLoss')
+    assert cfg.model.backbone == base.model.backbone
+    assert cfg.train_dataloader == base.train_dataloader
 
 
 def test_spml_rows_stage_1_then_stage_2_on_its_pseudo_labels(tmp_path):
