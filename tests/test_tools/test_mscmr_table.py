@@ -43,6 +43,27 @@ def test_first_seed_option():
         tool.parse_args(['--first-seed', '-1'])
 
 
+def test_bf16_adds_the_autocast_wrapper_to_every_run(tmp_path):
+    args = tool.parse_args(['--bf16', '--cfg-options', 'a=1'])
+    assert args.cfg_options == [
+        'a=1', 'optim_wrapper.type=AutocastOptimWrapper',
+        'optim_wrapper.dtype=bfloat16'
+    ]
+    row = next(r for r in ROWS if r['id'] == 'pce')
+    opts = {k: getattr(args, k) for k in tool.RUN_OPTIONS}
+    opts['cfg_options'] = opts['cfg_options'][1:]
+    cfg = rows.prepare_config(row, opts, '')
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype) == (
+        'AutocastOptimWrapper', 'bfloat16')
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    # a separate run for --reuse
+    plain = dict(opts, cfg_options=[])
+    by_id = {r['id']: r for r in ROWS}
+    assert rows.run_key(row, by_id, opts, 0) != rows.run_key(
+        row, by_id, plain, 0)
+    assert tool.parse_args([]).cfg_options == []
+
+
 def test_device_cuda_without_a_gpu_fails_before_any_run(
         monkeypatch, capsys):
     import torch
