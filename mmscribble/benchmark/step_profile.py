@@ -92,6 +92,8 @@ def build_step(cfg, variant: Variant):
     model.init_weights()
     model.train()
     if variant.channels_last:
+        # What ChannelsLastHook does: the weights only; the first
+        # convolution makes the activations channels_last.
         model = model.to(memory_format=torch.channels_last)
     optim_wrapper = build_optim_wrapper(model, copy.deepcopy(
         cfg.optim_wrapper))
@@ -126,10 +128,7 @@ def run_step(model, optim_wrapper, batch, variant: Variant) -> Dict:
     t0 = time.perf_counter()
     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=variant.bf16):
         data = model.data_preprocessor(batch, True)
-        inputs = data['inputs']
-        if variant.channels_last:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        losses = model(inputs, data['data_samples'], mode='loss')
+        losses = model(data['inputs'], data['data_samples'], mode='loss')
         loss, _ = model.parse_losses(losses)
     t1 = time.perf_counter()
     loss.backward()
@@ -202,11 +201,8 @@ def module_forward_times(model, batch, variant: Variant,
             with torch.autocast(
                     'cpu', dtype=torch.bfloat16, enabled=variant.bf16):
                 data = model.data_preprocessor(batch, True)
-                inputs = data['inputs']
-                if variant.channels_last:
-                    inputs = inputs.contiguous(
-                        memory_format=torch.channels_last)
-                losses = model(inputs, data['data_samples'], mode='loss')
+                losses = model(data['inputs'], data['data_samples'],
+                               mode='loss')
                 loss = model.parse_losses(losses)[0]
             marks.setdefault('forward', []).append(time.perf_counter() - t0)
             loss.backward()

@@ -64,6 +64,20 @@ def test_bf16_adds_the_autocast_wrapper_to_every_run(tmp_path):
     assert tool.parse_args([]).cfg_options == []
 
 
+def test_channels_last_adds_the_hook_and_a_new_key():
+    args = tool.parse_args(['--channels-last'])
+    opts = {k: getattr(args, k) for k in tool.RUN_OPTIONS}
+    row = next(r for r in ROWS if r['id'] == 'urss')
+    cfg = rows.prepare_config(row, opts, '')
+    plain = rows.prepare_config(row, dict(opts, channels_last=False), '')
+    assert cfg.custom_hooks == plain.custom_hooks + [
+        dict(type='ChannelsLastHook')
+    ]
+    by_id = {r['id']: r for r in ROWS}
+    assert rows.run_key(row, by_id, opts, 0) != rows.run_key(
+        row, by_id, dict(opts, channels_last=False), 0)
+
+
 def test_device_cuda_without_a_gpu_fails_before_any_run(
         monkeypatch, capsys):
     import torch

@@ -45,7 +45,7 @@ BF16_OPTIONS = ('optim_wrapper.type=AutocastOptimWrapper',
                 'optim_wrapper.dtype=bfloat16')
 # The options of every run (prepare_config, run_row).
 RUN_OPTIONS = ('cfg_options', 'data_root', 'nifti_root', 'split', 'iters',
-               'threads', 'device')
+               'threads', 'device', 'channels_last')
 
 
 def _add_row_options(parser):
@@ -156,6 +156,13 @@ def _add_run_options(parser):
         'stay float32): about 2.5x faster on a CPU with AVX-512 BF16, '
         'slower without it (docs/convergence.md); a separate set of runs '
         'for --reuse')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='train with the weights in channels_last layout '
+        '(ChannelsLastHook; same arithmetic up to rounding): 1.4x faster '
+        'in float32 on one CPU thread here; a separate set of runs for '
+        '--reuse')
 
 
 def parse_args(argv=None):

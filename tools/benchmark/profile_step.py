@@ -9,7 +9,8 @@ Usage (the MSCMR baseline on one thread, four variants)::
         --variant compile:compile --out work_dirs/profile.json
 
 A variant is ``NAME[:OPTIONS]``, options joined by ``;``: the flags
-``channels_last``, ``compile`` (inductor on backbone and head), ``bf16``
+``channels_last`` (the weights, as ``ChannelsLastHook``), ``compile``
+(inductor on backbone and head), ``bf16``
 (bfloat16 autocast) and config overrides ``KEY=VALUE`` (e.g.
 ``crop129:model.data_preprocessor.size=(129,129);train_dataloader.dataset.pipeline.5.crop_size=(129,129)``).
 The first variant is the reference of the speed-ups. Prints markdown
@@ -23,6 +24,7 @@ import json
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmscribble  # noqa: F401  registers the components
@@ -57,6 +59,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # mmengine's weight-init report would bury the tables: warnings only.
+    MMLogger.get_instance('profile_step', log_level='WARNING')
     if args.threads:
         torch.set_num_threads(args.threads)
     variants = args.variant or [parse_variant('eager')]

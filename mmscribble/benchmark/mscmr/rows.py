@@ -258,7 +258,8 @@ def prepare_config(row, args, work_dir, seed=None):
         row (dict): a row of :func:`discover`.
         args (dict): the table's options: ``cfg_options`` (mmengine
             ``DictAction`` strings), ``data_root``, ``nifti_root``,
-            ``split``, ``iters`` (None: the config's).
+            ``split``, ``iters`` (None: the config's), ``channels_last``
+            (optional: add ``ChannelsLastHook``).
         work_dir (str): the run's folder ('' for checks and hashes).
         seed (int, optional): ``randomness.seed`` (default: the config's).
 
@@ -285,6 +286,10 @@ def prepare_config(row, args, work_dir, seed=None):
                 ev['nifti_root'] = args['nifti_root']
     if args['iters']:
         scale_schedule(cfg, args['iters'])
+    if args.get('channels_last'):
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type='ChannelsLastHook')
+        ]
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness', None) or {}, seed=seed)
     if row.get('pseudo_labels_of'):
