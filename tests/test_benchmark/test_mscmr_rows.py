@@ -182,6 +182,12 @@ def test_recipe_rows_change_only_what_they_name():
                                                       'vertical']
     assert (pipe[5].degree, pipe[5].prob, pipe[6].crop_size) == (180, 1.0,
                                                                  (161, 161))
+    both = by_id['pce-cmaug-lcc']
+    assert (both['section'], both['control'], both['checkpoint_of']) == (
+        'recipe', 'pce', 'pce-cmaug')
+    cfg = cfg_of(both)
+    assert cfg.model.test_cfg.largest_component == dict(connectivity=4)
+    assert cfg.train_dataloader == cfg_of(aug).train_dataloader
     v3 = by_id['pce-v3plus']
     assert (v3['section'], v3['control']) == ('recipe', 'pce')
     cfg = cfg_of(v3)
