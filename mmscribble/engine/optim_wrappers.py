@@ -20,9 +20,9 @@ normalise in float32 under autocast (tests/test_models/test_amp).
 
 On a CPU with AVX-512 BF16 (AMD Zen 4, Intel Cooper Lake and later)
 oneDNN runs the convolutions in bfloat16: a training step of the MSCMR
-baseline on one thread was 2.5x faster than in float32 (issue 25,
-tools/benchmark/profile_step.py, docs/convergence.md); on a CPU without it
-bfloat16 is emulated and slower.
+baseline on one thread was 1.8x faster than in float32 (issue 25,
+tools/benchmark/profile_step.py, docs/convergence.md). A CPU without it
+was not measured here; bfloat16 may be slower there: profile first.
 """
 from contextlib import contextmanager
 from typing import Union

@@ -153,14 +153,14 @@ def _add_run_options(parser):
         '--bf16',
         action='store_true',
         help='train under bfloat16 autocast (AutocastOptimWrapper; tests '
-        'stay float32): about 2.5x faster on a CPU with AVX-512 BF16, '
+        'stay float32): a step 1.8x faster on a CPU with AVX-512 BF16, '
         'slower without it (docs/convergence.md); a separate set of runs '
         'for --reuse')
     parser.add_argument(
         '--channels-last',
         action='store_true',
         help='train with the weights in channels_last layout '
-        '(ChannelsLastHook; same arithmetic up to rounding): 1.4x faster '
+        '(ChannelsLastHook; same arithmetic up to rounding): 1.3x faster '
         'in float32 on one CPU thread here; a separate set of runs for '
         '--reuse')
 

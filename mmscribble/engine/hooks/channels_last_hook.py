@@ -14,8 +14,8 @@ class ChannelsLastHook(Hook):
     first convolution turns the NCHW input batch into channels_last
     activations for the rest of the network. The arithmetic is the same
     up to float rounding (tests/test_engine/test_channels_last_hook.py);
-    on one thread of the MSCMR baseline it made a training step 1.4x
-    faster in float32 and 1.25x on top of bfloat16 autocast
+    on one thread of the MSCMR baseline it made a training step 1.3x
+    faster in float32 and 1.2x on top of bfloat16 autocast
     (docs/convergence.md#a-faster-step). On a GPU use it only with
     half precision, where tensor cores want NHWC::
 
