@@ -22,8 +22,8 @@ first variant are reported. The FLOPs of a step are counted once per
 variant with :class:`torch.utils.flop_counter.FlopCounterMode` (matmuls
 and convolutions of the forward, x3 for forward and backward: see
 :func:`forward_flops`) and divided by the step's median
-time, against the rate of a large float32 matmul on the same threads: how
-far from this CPU's limit a step runs.
+time, against the rate of a large matmul of the same type on the same
+number of threads: how far from this CPU's limit a step runs.
 
 Not imported by ``import mmscribble``.
 """
@@ -249,12 +249,15 @@ def profile(cfg_for, variants: List[Variant], steps: int, rounds: int,
                 for p in PHASES:
                     samples[variant.name][p].append(t[p])
                 samples[variant.name]['step'].append(sum(t.values()))
+    # The reference of each variant: the matmul on its own thread count.
+    matmul = {}
+    for n in sorted({v.threads or default_threads for v in variants}):
+        torch.set_num_threads(n)
+        matmul[str(n)] = dict(
+            float32=matmul_rate() / 1e9,
+            bfloat16=matmul_rate(dtype=torch.bfloat16) / 1e9)
     torch.set_num_threads(default_threads)
-    result = dict(
-        threads=default_threads,
-        matmul_gflops=matmul_rate() / 1e9,
-        matmul_bf16_gflops=matmul_rate(dtype=torch.bfloat16) / 1e9,
-        variants={})
+    result = dict(threads=default_threads, matmul_gflops=matmul, variants={})
     for variant, model, _, batches, load_times in built:
         threads_of(variant)
         med = {p: statistics.median(v)
@@ -280,11 +283,13 @@ def report(result: Dict, names: Optional[List[str]] = None) -> str:
     """The result as markdown tables."""
     names = names or list(result['variants'])
     base = result['variants'][names[0]]['median_s']['step']
+    rates = '; '.join(
+        f"{n} thread(s): {r['float32']:.1f} GFLOP/s in float32, "
+        f"{r['bfloat16']:.1f} in bfloat16"
+        for n, r in result['matmul_gflops'].items())
     lines = [
-        f"threads: {result['threads']}; a 2048x2048 matmul runs at "
-        f"{result['matmul_gflops']:.1f} GFLOP/s in float32, "
-        f"{result['matmul_bf16_gflops']:.1f} in bfloat16 (a variant's rate "
-        'is against the matmul of its type)', '',
+        f'a 2048x2048 matmul runs at {rates} (a variant\'s rate is against '
+        'the matmul of its type and thread count)', '',
         '| variant | threads | step (s) | speed-up | forward | backward | '
         'optimizer | data, 1 worker (s) | GFLOP / step | GFLOP/s (fwd+bwd) '
         '| of matmul |', '| --- ' + '| ---: ' * 10 + '|'
@@ -292,7 +297,8 @@ def report(result: Dict, names: Optional[List[str]] = None) -> str:
     for name in names:
         v = result['variants'][name]
         m = v['median_s']
-        peak = result['matmul_bf16_gflops' if v['bf16'] else 'matmul_gflops']
+        peak = result['matmul_gflops'][str(v['threads'])][
+            'bfloat16' if v['bf16'] else 'float32']
         flop = (f"{v['gflop']:.1f} | {v['gflops_per_s']:.1f} | "
                 f"{v['gflops_per_s'] / peak:.0%}"
                 if 'gflop' in v else 'n/a | n/a | n/a')

@@ -109,14 +109,23 @@ def test_report_speed_ups_are_against_the_first_variant():
             e.update(gflop=gflop, gflops_per_s=gflop / step,
                      forward_by_module_s={'a': 0.3, 'b': 0.1})
         return e
-    result = dict(threads=1, matmul_gflops=50.0, matmul_bf16_gflops=150.0,
-                  variants=dict(eager=entry(2.0, 60.0), bf16=entry(0.8, 60.0),
-                                comp=entry(1.0)))
+    result = dict(
+        threads=1,
+        matmul_gflops={
+            '1': dict(float32=50.0, bfloat16=150.0),
+            '2': dict(float32=100.0, bfloat16=300.0)
+        },
+        variants=dict(eager=entry(2.0, 60.0), bf16=entry(0.8, 60.0),
+                      comp=entry(1.0), two=entry(1.0, 60.0)))
     result['variants']['bf16']['bf16'] = True
+    result['variants']['two']['threads'] = 2
     text = sp.report(result)
     assert '| eager | 1 | 2.000 | 1.00x |' in text
     assert '| bf16 | 1 | 0.800 | 2.50x |' in text
     assert '| comp | 1 | 1.000 | 2.00x |' in text and 'n/a | n/a' in text
     assert '| 30.0 | 60% |' in text  # 60 GFLOP / 2 s against 50
     assert '| 75.0 | 50% |' in text  # 60 GFLOP / 0.8 s against 150
+    assert '| two | 2 | 1.000 | 2.00x |' in text
+    assert '| 60.0 | 60% |' in text  # against the 2-thread matmul
+    assert '2 thread(s): 100.0 GFLOP/s' in text
     assert '| a | 0.3000 | 75% |' in text
