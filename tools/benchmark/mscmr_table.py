@@ -149,20 +149,24 @@ def _add_run_options(parser):
         metavar='KEY=VALUE',
         help='overrides applied to every config (mmengine DictAction '
         'syntax), e.g. train_dataloader.num_workers=0')
+
+
+def _add_speed_options(parser):
+    """How the runs compute, for speed: the network, data and schedule
+    stay; bfloat16 changes the arithmetic (checked on val in
+    docs/convergence.md). Each is a separate set of runs for --reuse."""
     parser.add_argument(
         '--bf16',
         action='store_true',
         help='train under bfloat16 autocast (AutocastOptimWrapper; tests '
-        'stay float32): a step 1.8x faster on a CPU with AVX-512 BF16, '
-        'slower without it (docs/convergence.md); a separate set of runs '
-        'for --reuse')
+        'stay float32): a step 1.8x faster on a CPU with AVX-512 BF16 '
+        '(not measured on one without; docs/convergence.md)')
     parser.add_argument(
         '--channels-last',
         action='store_true',
         help='train with the weights in channels_last layout '
         '(ChannelsLastHook; same arithmetic up to rounding): 1.3x faster '
-        'in float32 on one CPU thread here; a separate set of runs for '
-        '--reuse')
+        'in float32 on one CPU thread here')
 
 
 def parse_args(argv=None):
@@ -170,6 +174,7 @@ def parse_args(argv=None):
         description='Train and score every MSCMR benchmark config')
     _add_row_options(parser)
     _add_run_options(parser)
+    _add_speed_options(parser)
     args = parser.parse_args(argv)
     if args.bf16:
         args.cfg_options = args.cfg_options + list(BF16_OPTIONS)
