@@ -122,14 +122,20 @@ def prefetch(cfg, count: int, seed: int = 0) -> List[dict]:
     return batches, times
 
 
+def forward_loss(model, batch, variant: Variant) -> torch.Tensor:
+    """The summed loss of ``batch``: the data preprocessor, the model in
+    ``'loss'`` mode and ``parse_losses``, under the variant's autocast."""
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=variant.bf16):
+        data = model.data_preprocessor(batch, True)
+        losses = model(data['inputs'], data['data_samples'], mode='loss')
+        return model.parse_losses(losses)[0]
+
+
 def run_step(model, optim_wrapper, batch, variant: Variant) -> Dict:
     """Seconds of each phase of one training step."""
     times = {}
     t0 = time.perf_counter()
-    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=variant.bf16):
-        data = model.data_preprocessor(batch, True)
-        losses = model(data['inputs'], data['data_samples'], mode='loss')
-        loss, _ = model.parse_losses(losses)
+    loss = forward_loss(model, batch, variant)
     t1 = time.perf_counter()
     loss.backward()
     t2 = time.perf_counter()
@@ -153,10 +159,7 @@ def forward_flops(model, batch, variant: Variant) -> int:
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        with torch.autocast(
-                'cpu', dtype=torch.bfloat16, enabled=variant.bf16):
-            data = model.data_preprocessor(batch, True)
-            model(data['inputs'], data['data_samples'], mode='loss')
+        forward_loss(model, batch, variant)
     return int(counter.get_total_flops())
 
 
@@ -198,12 +201,7 @@ def module_forward_times(model, batch, variant: Variant,
     try:
         for _ in range(repeats):
             t0 = time.perf_counter()
-            with torch.autocast(
-                    'cpu', dtype=torch.bfloat16, enabled=variant.bf16):
-                data = model.data_preprocessor(batch, True)
-                losses = model(data['inputs'], data['data_samples'],
-                               mode='loss')
-                loss = model.parse_losses(losses)[0]
+            loss = forward_loss(model, batch, variant)
             marks.setdefault('forward', []).append(time.perf_counter() - t0)
             loss.backward()
             model.zero_grad(set_to_none=True)
