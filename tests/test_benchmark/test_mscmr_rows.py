@@ -269,3 +269,34 @@ def test_split_is_one_override():
     assert ds.data_prefix == dict(
         img_path='img_dir/train', seg_map_path='ann_dir/train')
 
+
+
+def test_method_recipe_rows_take_the_pce_recipe_as_it_is():
+    """urss-cmaug = urss with pce-cmaug's pipeline (+ the SLIC cue); the
+    -lcc rows only add the clean-up to the checkpoint they test, and each
+    is compared with partial CE under the same recipe."""
+    by_id = {r['id']: r for r in ROWS}
+    aug = by_id['urss-cmaug']
+    assert (aug['section'], aug['control'], aug['checkpoint_of']) == (
+        'recipe', 'pce-cmaug', None)
+    cfg, urss = cfg_of(aug), cfg_of(by_id['urss'])
+    assert cfg.model == urss.model
+    assert cfg.custom_hooks == urss.custom_hooks
+    pipe = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] != 'SLICBoundaries'
+    ]
+    assert pipe == cfg_of(by_id['pce-cmaug']).train_dataloader.dataset.pipeline
+    assert cfg.train_dataloader.dataset.pipeline[2].type == 'SLICBoundaries'
+    for rid, src, control in (('urss-cmaug-lcc', 'urss-cmaug',
+                               'pce-cmaug-lcc'), ('urss-lcc', 'urss',
+                                                  'pce-lcc'),
+                              ('softsl-lcc', 'softsl', 'pce-lcc')):
+        row = by_id[rid]
+        assert (row['section'], row['control'],
+                row['checkpoint_of']) == ('recipe', control, src)
+        cfg, base = cfg_of(row), cfg_of(by_id[src])
+        assert cfg.model.test_cfg.largest_component == dict(connectivity=4)
+        cfg.model.test_cfg = base.model.test_cfg
+        assert cfg.model == base.model
+        assert cfg.train_dataloader == base.train_dataloader
