@@ -101,6 +101,14 @@ def test_row_seeds():
     assert rows.row_seeds(main, 1, 2) == [2]
     assert rows.row_seeds(dict(section='main', seed=5), 2, 1) == [6, 7]
     assert rows.row_seeds(dict(section='robustness', seed=5), 3, 1) == [6]
+    assert rows.row_seeds(main, None) == [0, 1, 2]  # --seeds not given
+    # A preset's count (n_seeds): seeds K .. min(K + N, count) - 1.
+    three = dict(section='robustness', seed=5, n_seeds=3)
+    assert rows.row_seeds(three, None) == [5, 6, 7]
+    assert rows.row_seeds(three, None, 1) == [6, 7]
+    assert rows.row_seeds(three, 1, 1) == [6]
+    assert rows.row_seeds(three, 5, 2) == [7]
+    assert rows.row_seeds(dict(three, n_seeds=1), None, 1) == []
 
 
 def test_seed_goes_to_randomness_and_changes_the_hash():

@@ -78,6 +78,43 @@ def test_channels_last_adds_the_hook_and_a_new_key():
         row, by_id, dict(opts, channels_last=False), 0)
 
 
+def test_converged_preset_sets_the_schedule_speed_rows_and_seeds():
+    from mmscribble.benchmark.mscmr import converged
+    args = tool.parse_args(['--converged'])
+    assert (args.iters, args.channels_last, args.only,
+            args.work_dir) == (960, True, list(converged.ROWS),
+                               converged.WORK_DIR)
+    assert args.cfg_options == list(tool.BF16_OPTIONS)
+    # given options win; without --converged nothing changes
+    args = tool.parse_args(['--converged', '--iters', '20', '--only', 'pce'])
+    assert (args.iters, args.only) == (20, ['pce'])
+    plain = tool.parse_args([])
+    assert (plain.iters, plain.channels_last, plain.seeds,
+            plain.work_dir) == (None, False, None,
+                                osp.join('work_dirs', 'benchmark', 'mscmr'))
+    by_id = {r['id']: r for r in ROWS}
+    assert set(converged.ROWS) <= set(by_id)
+    counts = {
+        rid: converged.converged_seed_count(by_id[rid], by_id)
+        for rid in converged.ROWS
+    }
+    # 3 seeds for pce and the two best; a test-only row takes its source's
+    assert {k for k, n in counts.items() if n == 3} == {
+        'pce', 'urss', 'softsl', 'pce-lcc', 'urss-lcc', 'softsl-lcc'
+    }
+    assert {k for k, n in counts.items() if n == 2} == {
+        'pce-cmaug', 'urss-cmaug', 'pce-cmaug-lcc', 'urss-cmaug-lcc'
+    }
+    # --first-seed 1: the one-seed rows are skipped and say why
+    args = tool.parse_args(['--converged', '--first-seed', '1'])
+    picked = [dict(by_id[k]) for k in ('pce', 'blpseg', 'urss-cmaug-lcc')]
+    tool._converged_seeds(picked, by_id, args)
+    assert [rows.row_seeds(r, args.seeds, 1) for r in picked] == [[1, 2], [],
+                                                                    [1]]
+    assert picked[1]['skipped'] == 'its 1 seed(s) are before --first-seed 1'
+    assert 'skipped' not in picked[0] and 'skipped' not in picked[2]
+
+
 def test_device_cuda_without_a_gpu_fails_before_any_run(
         monkeypatch, capsys):
     import torch

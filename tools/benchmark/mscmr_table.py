@@ -17,6 +17,9 @@ Usage::
     # one table split over two commands (or machines), then joined:
     python tools/benchmark/mscmr_table.py --only pce --seeds 1 --first-seed 1
     python tools/benchmark/mscmr_table.py --only pce --seeds 2  # reuses seed 1
+    # the converged comparison (issue 25; docs/convergence.md):
+    OMP_NUM_THREADS=1 python tools/benchmark/mscmr_table.py --converged \\
+        --jobs 2 --threads 1
 
 ``--list`` prints the row ids (``pce``, ``urss``, ``urss-drop0.3``, ...).
 A (row, seed) already run with the same prepared config, ``--iters``,
@@ -30,11 +33,12 @@ import os.path as osp
 import re
 import sys
 
+from mmscribble.benchmark.mscmr import converged
 from mmscribble.benchmark.mscmr.checks import check_rows
 from mmscribble.benchmark.mscmr.files import lock_work_dir
 from mmscribble.benchmark.mscmr.report import write_report
 from mmscribble.benchmark.mscmr.rows import (SECTIONS, UsageError, discover,
-                                             select_rows)
+                                             row_seeds, select_rows)
 from mmscribble.benchmark.mscmr.runs import (TableRuns, machine_info,
                                              plan_runs)
 from mmscribble.utils.cli import non_negative_int, positive_int
@@ -70,6 +74,15 @@ def _add_row_options(parser):
         default=None,
         help='training iterations (default: each config\'s; for smoke runs)')
     parser.add_argument(
+        '--converged',
+        action='store_true',
+        help=f'the converged comparison: its rows ({", ".join(converged.ROWS)}'
+        f'; --only / --section narrow them), {converged.ITERS} iterations '
+        '(unless --iters), --bf16 --channels-last, 3 seeds for pce, urss '
+        'and softsl, 2 for pce-cmaug and urss-cmaug, 1 for the others '
+        '(--first-seed K / --seeds N: seeds K .. K+N-1 of each row\'s), '
+        f'work folder {converged.WORK_DIR}')
+    parser.add_argument(
         '--split',
         default='val',
         help='split scored: splits/SPLIT.txt, img_dir/SPLIT, ann_dir/SPLIT '
@@ -81,12 +94,14 @@ def _add_run_options(parser):
     out = osp.join('work_dirs', 'benchmark')
     parser.add_argument(
         '--work-dir',
-        default=osp.join(out, 'mscmr'),
-        help='one sub-folder per row: logs, checkpoint, result.json')
+        default=None,
+        help='one sub-folder per row: logs, checkpoint, result.json '
+        f'(default: {osp.join(out, "mscmr")})')
     parser.add_argument(
         '--out',
-        default=osp.join(out, 'mscmr_table.md'),
-        help='markdown table; the raw results go to the same path .json')
+        default=None,
+        help='markdown table; the raw results go to the same path .json '
+        f'(default: {osp.join(out, "mscmr_table.md")})')
     parser.add_argument(
         '--data-root',
         default=None,
@@ -105,9 +120,9 @@ def _add_run_options(parser):
     parser.add_argument(
         '--seeds',
         type=positive_int,
-        default=3,
-        help='seeds per row of the main section (default 3); robustness '
-        'and CRF rows train one')
+        default=None,
+        help='seeds per row of the main, variants and recipe sections '
+        '(default 3); robustness and CRF rows train one')
     parser.add_argument(
         '--first-seed',
         type=non_negative_int,
@@ -176,6 +191,15 @@ def parse_args(argv=None):
     _add_run_options(parser)
     _add_speed_options(parser)
     args = parser.parse_args(argv)
+    out = osp.join('work_dirs', 'benchmark')
+    if args.converged:
+        args.bf16 = args.channels_last = True
+        args.iters = args.iters or converged.ITERS
+        args.only = args.only or list(converged.ROWS)
+        args.work_dir = args.work_dir or converged.WORK_DIR
+        args.out = args.out or converged.OUT
+    args.work_dir = args.work_dir or osp.join(out, 'mscmr')
+    args.out = args.out or osp.join(out, 'mscmr_table.md')
     if args.bf16:
         args.cfg_options = args.cfg_options + list(BF16_OPTIONS)
     if not re.fullmatch(r'[\w.-]+', args.split):
@@ -187,6 +211,16 @@ def parse_args(argv=None):
                          f'{torch.__version__}, built with CUDA '
                          f'{torch.version.cuda}); use --device cpu or auto')
     return args
+
+
+def _converged_seeds(rows, all_rows, args):
+    """Each row's seed count in the converged table; a row with none of
+    its seeds in this command's range is skipped, with the reason."""
+    for r in rows:
+        r['n_seeds'] = converged.converged_seed_count(r, all_rows)
+        if not row_seeds(r, args.seeds, args.first_seed):
+            r['skipped'] = (f'its {r["n_seeds"]} seed(s) are before '
+                            f'--first-seed {args.first_seed}')
 
 
 def main(argv=None):
@@ -201,6 +235,8 @@ def main(argv=None):
     opts = {k: getattr(args, k) for k in RUN_OPTIONS}
     try:
         rows = select_rows(rows, args.only, args.section)
+        if args.converged:
+            _converged_seeds(rows, all_rows, args)
         info = dict(machine_info(args.split, args.device), jobs=args.jobs)
         with lock_work_dir(args.work_dir):
             check_rows(rows, opts)

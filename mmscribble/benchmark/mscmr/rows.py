@@ -201,10 +201,20 @@ def select_rows(rows, only=None, sections=None):
 
 
 def row_seeds(row, seeds, first=0):
-    """The seeds a row trains: ``seeds`` of them in the main section, one
-    elsewhere, counted from the config's ``randomness.seed`` plus
-    ``first``."""
-    n = seeds if row['section'] in MULTI_SEED_SECTIONS else 1
+    """The seeds a row trains, offsets to the config's ``randomness.seed``.
+
+    A row with ``n_seeds`` (set by a preset, e.g. ``--converged``) trains
+    ``first`` .. ``min(first + seeds, n_seeds) - 1`` (``seeds`` None: up
+    to ``n_seeds``), none when ``first`` is past its count. Otherwise:
+    ``seeds`` of them (None: 3) in the multi-seed sections, one elsewhere,
+    counted from ``first``.
+    """
+    count = row.get('n_seeds')
+    if count is not None:
+        last = count if seeds is None else min(count, first + seeds)
+        return [row['seed'] + k for k in range(first, last)]
+    n = (3 if seeds is None else
+         seeds) if row['section'] in MULTI_SEED_SECTIONS else 1
     return [row['seed'] + first + k for k in range(n)]
 
 
