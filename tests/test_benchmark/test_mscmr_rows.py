@@ -308,3 +308,20 @@ def test_method_recipe_rows_take_the_pce_recipe_as_it_is():
         cfg.model.test_cfg = base.model.test_cfg
         assert cfg.model == base.model
         assert cfg.train_dataloader == base.train_dataloader
+
+
+def test_spml_stride4_rows_change_only_the_embedding_stride():
+    by_id = {r['id']: r for r in ROWS}
+    one, two = by_id['spml-s4-stage1'], by_id['spml-s4']
+    assert (one['section'], one['control']) == ('variants', None)
+    assert (two['section'], two['control'], two['pseudo_labels_of'],
+            two['pseudo_label_tool']) == ('variants', 'pce', 'spml-s4-stage1',
+                                          'spml')
+    a, b = cfg_of(one), cfg_of(by_id['spml-stage1'])
+    # MobileNetV2's out_indices (1, 2, 4, 6): 24 channels at stride 4
+    assert (a.model.decode_head.in_channels,
+            a.model.decode_head.in_index) == ([24, 320], [0, 3])
+    a.model.decode_head.update(in_channels=[32, 320], in_index=[1, 3])
+    assert a.model == b.model
+    assert a.train_dataloader == b.train_dataloader
+    assert cfg_of(two).model == cfg_of(by_id['spml']).model
