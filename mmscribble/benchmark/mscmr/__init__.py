@@ -5,6 +5,8 @@
   ``configs/benchmark/mscmr/``), their seeds, the config each run trains
   (split, ``--iters`` rescaling, overrides) and the key that reuses a
   finished run.
+* ``converged``: the ``--converged`` preset (schedule, speed switches,
+  rows and their seed counts of the converged comparison, issue 25).
 * ``checks``: what is checked (and written) before the first run.
 * ``schedule``: the runs on ``--jobs`` threads, each once its source ran.
 * ``runs``: one (row, seed) run in a fresh process, the pseudo-label step,
