@@ -11,7 +11,8 @@
 #      of those pseudo-labels (its val mIoU).
 # Usage: tools/benchmark/spml_synthetic.sh [WORK_DIR] [-- extra options of
 # tools/train.py]; run from the repository root; the dataset is generated
-# into data/synthetic_shapes when missing. About 20 min on one thread.
+# into data/synthetic_shapes when missing. 12 min on one thread here
+# (2026-12-07, other runs sharing the 2 cores).
 set -euo pipefail
 WORK=${1:-work_dirs/spml_synthetic}
 shift $(( $# < 1 ? $# : 1 ))
