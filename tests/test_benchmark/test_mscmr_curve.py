@@ -69,3 +69,25 @@ def test_plot_and_tool(tmp_path, capsys):
     text = capsys.readouterr().out
     assert '| pce | 960 | 2 | 0.750 ± 0.071 | +0.150 |' in text
     assert out2.is_file()
+
+
+def test_labelled_files_and_only_make_lines_of_their_own(tmp_path, capsys):
+    # the same (row, iters, seed) in float32 and bf16 tables: an error
+    # unless one file is labelled, then two lines
+    fp32 = table(tmp_path / 'fp32.json', 960, [(0, 0.74)])
+    bf16 = table(tmp_path / 'bf16.json', 960, [(0, 0.75)])
+    with pytest.raises(ValueError, match='bf16.json: pce seed 0 at 960'):
+        collect([fp32, bf16])
+    curves = collect([fp32, (bf16, 'bf16')])
+    assert curves == {'pce': {960: [0.74]}, 'pce (bf16)': {960: [0.75]}}
+    assert collect([fp32, (bf16, 'bf16')], only=['urss']) == {}
+    tool = osp.join(ROOT, 'tools', 'benchmark', 'learning_curve.py')
+    out = tmp_path / 'c.png'
+    with mock.patch.object(sys, 'argv', [
+            tool, fp32, f'bf16={bf16}', '--only', 'pce', '--out',
+            str(out)
+    ]):
+        runpy.run_path(tool, run_name='__main__')
+    text = capsys.readouterr().out
+    assert '| pce (bf16) | 960 | 1 | 0.750 | - |' in text
+    assert '| pce | 960 | 1 | 0.740 | - |' in text

@@ -10,18 +10,26 @@ several such JSONs (one work folder per schedule, since the folder of a
 import json
 import math
 from collections import defaultdict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 # metric of a run that the curve follows: per-volume 3-D Dice of RV, Myo
 # and LV, averaged over the structures and the split's volumes
 DICE_KEY = 'vol/mDice3D'
 
 
-def collect(paths: Sequence[str]) -> Dict[str, Dict[int, List[float]]]:
+def collect(paths: Sequence[Union[str, Tuple[str, str]]],
+            only: Optional[Sequence[str]] = None
+            ) -> Dict[str, Dict[int, List[float]]]:
     """Mean Dice per seed of every row and schedule in the table JSONs.
 
     Args:
-        paths (Sequence[str]): table JSON files (``--out`` with ``.json``).
+        paths (Sequence): table JSON files (``--out`` with ``.json``), or
+            ``(file, label)``: that file's rows become ``<id> (<label>)``,
+            a line of their own (e.g. runs of another precision, which
+            would otherwise be the same (row, iters, seed) as a float32
+            run's).
+        only (Sequence[str], optional): the row ids to keep (before any
+            label); None keeps every row.
 
     Returns:
         dict: ``{row_id: {iters: [mean Dice of each seed, in seed order]}}``.
@@ -31,7 +39,8 @@ def collect(paths: Sequence[str]) -> Dict[str, Dict[int, List[float]]]:
             the same (row, iters, seed), named.
     """
     curves: Dict[str, Dict[int, Dict[int, float]]] = defaultdict(dict)
-    for path in paths:
+    for item in paths:
+        path, label = (item, None) if isinstance(item, str) else item
         with open(path) as f:
             try:
                 table = json.load(f)
@@ -40,13 +49,16 @@ def collect(paths: Sequence[str]) -> Dict[str, Dict[int, List[float]]]:
         if not isinstance(table, dict) or 'rows' not in table:
             raise ValueError(f'{path}: not a table JSON (no "rows")')
         for row in table['rows']:
+            if only is not None and row['id'] not in only:
+                continue
+            rid = row['id'] if label is None else f'{row["id"]} ({label})'
             for run in row.get('runs', []):
                 if DICE_KEY not in run.get('metrics', {}):
                     continue  # a failed run: its error is in the table
-                seeds = curves[row['id']].setdefault(int(run['iters']), {})
+                seeds = curves[rid].setdefault(int(run['iters']), {})
                 if run['seed'] in seeds:
                     raise ValueError(
-                        f'{path}: {row["id"]} seed {run["seed"]} at '
+                        f'{path}: {rid} seed {run["seed"]} at '
                         f'{run["iters"]} iterations is in two tables')
                 seeds[run['seed']] = float(run['metrics'][DICE_KEY])
     return {
