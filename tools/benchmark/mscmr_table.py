@@ -79,7 +79,7 @@ def _add_row_options(parser):
         help=f'the converged comparison: its rows ({", ".join(converged.ROWS)}'
         f'; --only / --section narrow them), {converged.ITERS} iterations '
         '(unless --iters), --bf16 --channels-last, 3 seeds for pce, urss '
-        'and softsl, 2 for pce-cmaug and urss-cmaug, 1 for the others '
+        'and softsl (and their -lcc rows), 1 for the others '
         '(--first-seed K / --seeds N: seeds K .. K+N-1 of each row\'s), '
         f'work folder {converged.WORK_DIR}')
     parser.add_argument(
