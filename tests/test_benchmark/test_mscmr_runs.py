@@ -124,3 +124,30 @@ def test_volume_scores_keep_dice_and_distances_per_volume():
         SimpleNamespace(
             per_volume={'v1': dict(RV=0.5)}, per_volume_distances={})
     ])[1] == {}
+
+
+def test_a_source_run_moved_from_another_work_folder_is_read(tmp_path):
+    # mmengine's last_checkpoint holds an absolute path; a run folder moved
+    # or copied in (a table split over work folders or machines) points
+    # to where it was trained. Its checkpoint beside last_checkpoint is
+    # used then, and an existing path is left as it is.
+    all_rows = table_rows()
+    lcc = dict(all_rows['pce-lcc'])
+    src = tmp_path / 'pce' / 'seed0'
+    src.mkdir(parents=True)
+    (src / 'result.json').write_text(
+        json.dumps(dict(key=dict(config='h'), metrics={'mIoU': 1})))
+    (src / 'iter_8.pth').write_bytes(b'')
+    last = src / 'last_checkpoint'
+    last.write_text('/elsewhere/pce/seed0/iter_8.pth')
+    table = runs.TableRuns([lcc], all_rows, OPTS, str(tmp_path), {},
+                           str(tmp_path / 't.json'))
+    run = dict(lcc, run_seed=0, work_dir=str(tmp_path / 'pce-lcc' / 'seed0'))
+    got, why = table.source_of(run, dict(source='h'), 'pce')
+    assert why is None
+    assert got['source_checkpoint'] == str(src / 'iter_8.pth')
+    other = tmp_path / 'other.pth'
+    other.write_bytes(b'')
+    last.write_text(str(other))
+    got, _ = table.source_of(run, dict(source='h'), 'pce')
+    assert got['source_checkpoint'] == str(other)

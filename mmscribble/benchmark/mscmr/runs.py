@@ -323,9 +323,14 @@ class TableRuns:
                           f'finished run of its current config in {src}: '
                           'run it first')
         with open(last) as f:
-            return dict(
-                run, source_result=res,
-                source_checkpoint=f.read().strip()), None
+            ckpt = f.read().strip()
+        # mmengine writes the absolute path: a run folder moved or copied
+        # in from another work folder or machine (a table split over
+        # machines) keeps its checkpoint beside last_checkpoint.
+        moved = osp.join(src, osp.basename(ckpt))
+        if not osp.isfile(ckpt) and osp.isfile(moved):
+            ckpt = moved
+        return dict(run, source_result=res, source_checkpoint=ckpt), None
 
     def write_pseudo_labels(self, run, src):
         """Pseudo-labels of ``src``'s checkpoint on the training split
