@@ -7,9 +7,10 @@ channels_last weights (2.2x a float32 step on one CPU thread here, val
 Dice not worse), and tests partial CE and the two best methods also with
 the largest-component clean-up, the one recipe change whose interval
 excluded 0 (docs/convergence.md). The schedule: partial CE stops
-improving at 960 iterations, but soft self-labeling gained +0.033 from
-960 to 1920 (URSS +0.009; the learning curves in docs/convergence.md),
-so the methods are compared at 1920. The CycleMix augmentation rows
+improving at 960 iterations, but soft self-labeling gained +0.025 from
+960 to 1920 on the mean (+0.033 and +0.013 on seeds 0 and 1; URSS and
+partial CE about +0.01; the learning curves in docs/convergence.md), so
+the methods are compared at 1920. The CycleMix augmentation rows
 (``pce-cmaug``, ``urss-cmaug``) are not in it: their gain at 960
 iterations did not clear 0 over 2 seeds.
 
