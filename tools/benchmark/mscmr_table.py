@@ -47,6 +47,10 @@ DEVICES = ('auto', 'cpu', 'cuda')
 # --bf16: the overrides it stands for.
 BF16_OPTIONS = ('optim_wrapper.type=AutocastOptimWrapper',
                 'optim_wrapper.dtype=bfloat16')
+# Where the runs and the table go without --work-dir / --out (--converged
+# has its own).
+WORK_DIR = osp.join('work_dirs', 'benchmark', 'mscmr')
+OUT = osp.join('work_dirs', 'benchmark', 'mscmr_table.md')
 # The options of every run (prepare_config, run_row).
 RUN_OPTIONS = ('cfg_options', 'data_root', 'nifti_root', 'split', 'iters',
                'threads', 'device', 'channels_last')
@@ -91,17 +95,16 @@ def _add_row_options(parser):
 
 def _add_run_options(parser):
     """Where the runs read and write, their seeds and how they run."""
-    out = osp.join('work_dirs', 'benchmark')
     parser.add_argument(
         '--work-dir',
         default=None,
         help='one sub-folder per row: logs, checkpoint, result.json '
-        f'(default: {osp.join(out, "mscmr")})')
+        f'(default: {WORK_DIR})')
     parser.add_argument(
         '--out',
         default=None,
         help='markdown table; the raw results go to the same path .json '
-        f'(default: {osp.join(out, "mscmr_table.md")})')
+        f'(default: {OUT})')
     parser.add_argument(
         '--data-root',
         default=None,
@@ -191,15 +194,14 @@ def parse_args(argv=None):
     _add_run_options(parser)
     _add_speed_options(parser)
     args = parser.parse_args(argv)
-    out = osp.join('work_dirs', 'benchmark')
     if args.converged:
         args.bf16 = args.channels_last = True
         args.iters = args.iters or converged.ITERS
         args.only = args.only or list(converged.ROWS)
         args.work_dir = args.work_dir or converged.WORK_DIR
         args.out = args.out or converged.OUT
-    args.work_dir = args.work_dir or osp.join(out, 'mscmr')
-    args.out = args.out or osp.join(out, 'mscmr_table.md')
+    args.work_dir = args.work_dir or WORK_DIR
+    args.out = args.out or OUT
     if args.bf16:
         args.cfg_options = args.cfg_options + list(BF16_OPTIONS)
     if not re.fullmatch(r'[\w.-]+', args.split):
