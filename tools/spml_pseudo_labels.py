@@ -29,14 +29,9 @@ from tqdm import tqdm
 from mmscribble.apis.inference import load_segmentor
 from mmscribble.datasets.split_builder import build_split_dataset
 from mmscribble.models.heads.spml_head import SPMLHead
+from mmscribble.models.utils.spml_classifier_refit import \
+    WHOLE_IMAGE_PIPELINE as PIPELINE
 from mmscribble.models.utils.spml_stage2_label import spml_item_label
-
-# The stage-1 training images, loaded whole: no augmentation (A.4).
-PIPELINE = [
-    dict(type='LoadScribbleImageFromFile'),
-    dict(type='LoadScribbleAnnotations', with_valid_mask=False),
-    dict(type='PackScribbleInputs', check_alignment=False),
-]
 
 
 def parse_args(argv=None):

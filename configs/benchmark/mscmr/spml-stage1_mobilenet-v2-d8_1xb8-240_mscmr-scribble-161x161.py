@@ -72,6 +72,11 @@ train_pipeline = [
     dict(type='PackScribbleInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# S1 fitted on the fixed embedding after the last iteration (A.4; the
+# head's jointly trained classifier did not follow the embedding at 1920
+# iterations: docs/spml.md). Part of the table's spml-stage1 and spml rows
+# from 2026-12-07; the 240-iteration rows before it are without.
+custom_hooks = [dict(type='SPMLClassifierRefitHook')]
 benchmark = dict(
     method='SPML stage 1 (classifier on the embedding)',
     labels='scribbles',
