@@ -98,12 +98,14 @@ def test_converged_preset_sets_the_schedule_speed_rows_and_seeds():
         rid: converged.converged_seed_count(by_id[rid], by_id)
         for rid in converged.ROWS
     }
-    # 3 seeds for pce and the two best; a test-only row takes its source's
+    # 3 seeds for pce, the two best of the 4x study and SPML's stage 1;
+    # a test-only row takes its source's
     assert {k for k, n in counts.items() if n == 3} == {
-        'pce', 'urss', 'softsl', 'pce-lcc', 'urss-lcc', 'softsl-lcc'
+        'pce', 'urss', 'softsl', 'spml-stage1', 'pce-lcc', 'urss-lcc',
+        'softsl-lcc'
     }
     assert {k for k, n in counts.items() if n == 1} == {
-        'cdsp', 'spml-stage1', 'spml', 'pce-upernet', 'blpseg'
+        'cdsp', 'spml', 'pce-upernet', 'blpseg'
     }
     # --first-seed 1: the one-seed rows are skipped and say why
     args = tool.parse_args(['--converged', '--first-seed', '1'])

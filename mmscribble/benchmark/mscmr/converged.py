@@ -14,9 +14,11 @@ the methods are compared at 1920. The CycleMix augmentation rows
 (``pce-cmaug``, ``urss-cmaug``) are not in it: their gain at 960
 iterations did not clear 0 over 2 seeds.
 
-Seeds: 3 for partial CE and the two best methods of the 4x study (URSS,
-soft self-labeling), 1 for every other row; a test-only row
-(``checkpoint_of``) tests every seed of its source. With
+Seeds: 3 for partial CE, the two best methods of the 4x study (URSS,
+soft self-labeling) and SPML's stage 1, the best row at 1920 once its
+classifier is fitted on the fixed embedding (``SPMLClassifierRefitHook``),
+1 for every other row; a test-only row (``checkpoint_of``) tests every
+seed of its source. With
 ``--first-seed K`` (and ``--seeds N``) a row trains its seeds K ..
 min(K + N, its count) - 1, so one converged table splits over commands or
 machines by seed and a last full command reuses every finished run.
@@ -28,7 +30,7 @@ ITERS = 1920
 ROWS = ('pce', 'urss', 'softsl', 'cdsp', 'spml-stage1', 'spml',
         'pce-upernet', 'blpseg', 'pce-lcc', 'urss-lcc', 'softsl-lcc')
 # Seeds per trained row (rows not named: one).
-SEEDS = {'pce': 3, 'urss': 3, 'softsl': 3}
+SEEDS = {'pce': 3, 'urss': 3, 'softsl': 3, 'spml-stage1': 3}
 WORK_DIR = osp.join('work_dirs', 'benchmark', 'mscmr_converged')
 OUT = osp.join('work_dirs', 'benchmark', 'mscmr_converged.md')
 
