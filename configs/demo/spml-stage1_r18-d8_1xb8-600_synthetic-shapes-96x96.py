@@ -48,3 +48,7 @@ train_pipeline = [
     dict(type='PackScribbleInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# S1 fitted on the fixed embedding after the last iteration (A.4), as the
+# MSCMR stage-1 config (docs/spml.md); the validation at the end of
+# training scores the fitted classifier.
+custom_hooks = [dict(type='SPMLClassifierRefitHook')]

@@ -102,7 +102,7 @@ def test_converged_preset_sets_the_schedule_speed_rows_and_seeds():
     # a test-only row takes its source's
     assert {k for k, n in counts.items() if n == 3} == {
         'pce', 'urss', 'softsl', 'spml-stage1', 'pce-lcc', 'urss-lcc',
-        'softsl-lcc'
+        'softsl-lcc', 'spml-stage1-lcc'
     }
     assert {k for k, n in counts.items() if n == 1} == {
         'cdsp', 'spml', 'pce-upernet', 'blpseg'
