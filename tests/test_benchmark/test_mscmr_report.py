@@ -72,6 +72,24 @@ def test_spml_time_counts_stage_1_and_the_pseudo_labels():
     assert '`cdsp`: train time' not in table
 
 
+def test_total_training_counts_a_test_only_row_once():
+    pce = fake_run(0, dict(A=flat(0.6)), train_s=60.0)
+    rows = [
+        table_row('pce', 'partial CE', [pce], baseline=True),
+        table_row('urss', 'U', [fake_run(0, dict(A=flat(0.7)), 120.0)],
+                  control='pce'),
+        # Tests pce's checkpoint: its result carries pce's train time.
+        table_row(
+            'pce-lcc',
+            'partial CE + largest component', [dict(pce)],
+            section='recipe',
+            control='pce',
+            checkpoint_of='pce'),
+    ]
+    table = report.make_table(rows, INFO)
+    assert 'all runs together: 3.0 min of training in 2 trained runs' in table
+
+
 def fake_run(seed, per_volume, train_s=60.0, distances=None):
     """A finished (row, seed) result as run_row writes it; without
     ``distances`` (``{volume: {'HD95_RV': mm, ...}}``) as a run finished

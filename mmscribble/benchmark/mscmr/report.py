@@ -120,8 +120,14 @@ def _notes(rows, summaries, info):
     """The lines under the tables: how the numbers were measured."""
     lines = []
     done = [res for r in rows for res in r.get('runs', []) if 'metrics' in res]
+    # A test-only row (checkpoint_of) carries its source's train time:
+    # counted once, with the source.
+    trained = [
+        res for r in rows if not r.get('checkpoint_of')
+        for res in r.get('runs', []) if 'metrics' in res
+    ]
     if done:
-        lines.append(_method_note(done, info))
+        lines.append(_method_note(done, info, trained))
     for r in rows:
         lines += _undefined_note(r)
         parts = summaries[r['id']].get('time_parts')
@@ -161,7 +167,7 @@ def _undefined_note(row):
     ]
 
 
-def _method_note(done, info):
+def _method_note(done, info, trained):
     first = done[0]
     vols = first['metrics'].get('vol/num_volumes')
     return (f'Dice: per 3-D volume on the original voxel grid, averaged over '
@@ -186,7 +192,8 @@ def _method_note(done, info):
             f'{first["threads"]} torch thread(s), {info.get("jobs", 1)} '
             'run(s) at once; train time = mean per seed; time vs baseline = '
             'that / the baseline row\'s; all runs together: '
-            f'{sum(r["train_s"] for r in done) / 60:.1f} min of training' +
+            f'{sum(r["train_s"] for r in trained) / 60:.1f} min of training '
+            f'in {len(trained)} trained runs' +
             (f', {info["wall_s"] / 60:.1f} min wall for the whole table'
              if info.get('wall_s') else '') + '.')
 
