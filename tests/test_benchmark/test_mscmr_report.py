@@ -76,8 +76,10 @@ def test_total_training_counts_a_test_only_row_once():
     pce = fake_run(0, dict(A=flat(0.6)), train_s=60.0)
     rows = [
         table_row('pce', 'partial CE', [pce], baseline=True),
-        table_row('urss', 'U', [fake_run(0, dict(A=flat(0.7)), 120.0)],
-                  control='pce'),
+        table_row(
+            'urss',
+            'U', [fake_run(0, dict(A=flat(0.7)), 120.0)],
+            control='pce'),
         # Tests pce's checkpoint: its result carries pce's train time.
         table_row(
             'pce-lcc',
