@@ -3,7 +3,8 @@
 # SPML diagnosis, docs/spml.md): images whose tags are informative and
 # whose objects are many embedding cells wide. One seed, in order:
 #   1. partial CE, the demo config (its val mIoU at the end of training),
-#   2. SPML stage 1 (configs/demo/spml-stage1_*; val mIoU of its classifier),
+#   2. SPML stage 1 (configs/demo/spml-stage1_*; val mIoU of its classifier,
+#      fitted on the fixed embedding at the end: SPMLClassifierRefitHook),
 #   3. stage-1 pseudo-labels on the 240 training images
 #      (tools/spml_pseudo_labels.py, Algorithm 1) and their mIoU against the
 #      dense training masks the generator also writes (ann_dir/full),
