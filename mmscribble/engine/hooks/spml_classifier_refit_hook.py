@@ -85,6 +85,12 @@ class SPMLClassifierRefitHook(Hook):
             self.max_iter,
             seed=self.seed + rank,
             gather=all_gather_object if world > 1 else None)
+        if not stats['pixels']:
+            runner.logger.warning(
+                'SPMLClassifierRefitHook: no labeled pixel in the '
+                f'{len(dataset)} training images; the classifier is kept '
+                'as trained')
+            return
         runner.logger.info(
             'SPMLClassifierRefitHook: classifier fitted on the fixed '
             f'embedding of {int(stats["pixels"])} labeled pixels of '

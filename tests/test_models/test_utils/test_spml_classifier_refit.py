@@ -186,7 +186,7 @@ def test_hook_fits_at_the_last_iteration_only(monkeypatch):
         model=model,
         iter=3,
         max_iters=5,
-        logger=SimpleNamespace(info=logged.append))
+        logger=SimpleNamespace(info=logged.append, warning=None))
     w0 = model.decode_head.conv_seg.weight.clone()
     hook.after_train_iter(runner, 0)
     assert torch.equal(model.decode_head.conv_seg.weight, w0) and not logged
@@ -194,6 +194,17 @@ def test_hook_fits_at_the_last_iteration_only(monkeypatch):
     hook.after_train_iter(runner, 0)
     assert not torch.equal(model.decode_head.conv_seg.weight, w0)
     assert 'labeled pixels of 3 training images' in logged[0]
+    # Training images without any scribble: the classifier is kept, and
+    # the log says so.
+    empty = _item(16, 16, 0)
+    empty['data_samples'].gt_sem_seg.data[:] = 255
+    monkeypatch.setattr(hook, 'build_dataset', lambda runner: [empty])
+    warned = []
+    runner.logger.warning = warned.append
+    w1 = model.decode_head.conv_seg.weight.clone()
+    hook.after_train_iter(runner, 0)
+    assert torch.equal(model.decode_head.conv_seg.weight, w1)
+    assert 'no labeled pixel' in warned[0]
     # It runs before CheckpointHook (VERY_LOW), which saves the fit.
     assert hook.priority == 'NORMAL'
     with pytest.raises(ValueError, match='pixels_per_image'):
