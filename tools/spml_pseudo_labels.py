@@ -22,15 +22,11 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from PIL import Image
 from tqdm import tqdm
 
-from mmscribble.apis.inference import load_segmentor
-from mmscribble.datasets.split_builder import build_split_dataset
-from mmscribble.models.heads.spml_head import SPMLHead
-from mmscribble.models.utils.spml_classifier_refit import \
-    WHOLE_IMAGE_PIPELINE as PIPELINE
+from mmscribble.models.utils.spml_classifier_refit import load_spml_stage1
 from mmscribble.models.utils.spml_stage2_label import spml_item_label
 
 
@@ -68,16 +64,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    model = load_segmentor(
-        args.config,
-        args.checkpoint,
-        args.device,
-        args.cfg_options,
-        head_type=SPMLHead)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    dataset = build_split_dataset(cfg, 'train', pipeline=PIPELINE)
+    model, dataset = load_spml_stage1(args.config, args.checkpoint,
+                                      args.device, args.cfg_options)
     os.makedirs(args.out, exist_ok=True)
     n = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     num_classes = model.decode_head.num_classes

@@ -19,13 +19,10 @@ import argparse
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmscribble.apis.inference import load_segmentor
-from mmscribble.datasets.split_builder import build_split_dataset
-from mmscribble.models.heads.spml_head import SPMLHead
 from mmscribble.models.utils.spml_classifier_refit import (
-    WHOLE_IMAGE_PIPELINE, refit_spml_classifier)
+    load_spml_stage1, refit_spml_classifier)
 from mmscribble.utils.checkpoint import mmengine_safe_globals
 
 
@@ -54,16 +51,8 @@ def main(argv=None):
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise SystemExit(f'{args.out}: the output must not overwrite the '
                          'input checkpoint')
-    model = load_segmentor(
-        args.config,
-        args.checkpoint,
-        args.device,
-        args.cfg_options,
-        head_type=SPMLHead)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    dataset = build_split_dataset(cfg, 'train', pipeline=WHOLE_IMAGE_PIPELINE)
+    model, dataset = load_spml_stage1(args.config, args.checkpoint,
+                                      args.device, args.cfg_options)
     stats = refit_spml_classifier(model, (dataset[i]
                                           for i in range(len(dataset))),
                                   args.pixels_per_image, args.weight_decay,

@@ -8,20 +8,8 @@ from unittest import mock
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(
-    ROOT, 'configs/spml/spml_r50-d8_4xb3-30k_voc12aug-scribble-512x512.py')
-TINY = {
-    'model.backbone.depth': 18,
-    'model.backbone.init_cfg': None,
-    'model.decode_head.in_channels': [64, 512],
-    'model.decode_head.channels': 16,
-}
 TOOL = osp.join(ROOT, 'tools/spml_refit_classifier.py')
 
 
@@ -31,20 +19,16 @@ def run_tool(argv):
 
 
 def test_writes_the_checkpoint_with_only_the_classifier_fitted(
-        voc_fixture, tmp_path, capsys):
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(TINY)
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    ckpt = tmp_path / 'stage1.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {'x': 1}}, ckpt)
+        tiny_spml, voc_fixture, tmp_path, capsys):
+    ckpt = tiny_spml.checkpoint
+    torch.save({**torch.load(ckpt, weights_only=True), 'meta': {'x': 1}}, ckpt)
     out = tmp_path / 'stage1_refit.pth'
-    opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
-    opts.append(f'train_dataloader.dataset.data_root={voc_fixture}')
+    opts = tiny_spml.options + [
+        f'train_dataloader.dataset.data_root={voc_fixture}'
+    ]
     run_tool([
-        CONFIG, ckpt, out, '--device', 'cpu', '--pixels-per-image', '500',
-        '--cfg-options'
+        tiny_spml.config, ckpt, out, '--device', 'cpu', '--pixels-per-image',
+        '500', '--cfg-options'
     ] + opts)
     printed = capsys.readouterr().out
     assert '1 images, 500 labeled pixels' in printed
@@ -62,4 +46,4 @@ def test_writes_the_checkpoint_with_only_the_classifier_fitted(
     loss = printed.split('loss ')[1].split(',')[0].split(' -> ')
     assert float(loss[1]) < float(loss[0])
     with pytest.raises(SystemExit, match='must not overwrite'):
-        run_tool([CONFIG, ckpt, ckpt])
+        run_tool([tiny_spml.config, ckpt, ckpt])

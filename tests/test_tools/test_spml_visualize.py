@@ -7,23 +7,11 @@ from unittest import mock
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from PIL import Image
 
 from mmscribble.visualization.palette import pca_colours
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(
-    ROOT, 'configs/spml/spml_r50-d8_4xb3-30k_voc12aug-scribble-512x512.py')
-TINY = {
-    'model.backbone.depth': 18,
-    'model.backbone.init_cfg': None,
-    'model.decode_head.in_channels': [64, 512],
-    'model.decode_head.channels': 16,
-}
 
 TOOL = osp.join(ROOT, 'tools/analysis_tools/spml_visualize.py')
 
@@ -34,20 +22,13 @@ def run_tool(argv):
         runpy.run_path(TOOL, run_name='__main__')
 
 
-def test_four_panels_per_image(voc_fixture, tmp_path):
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(TINY)
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    ckpt = tmp_path / 'stage1.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+def test_four_panels_per_image(tiny_spml, voc_fixture, tmp_path):
     img = osp.join(voc_fixture, 'JPEGImages', '2007_000032.jpg')
-    opts = [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
+    opts = tiny_spml.options
     out = tmp_path / 'vis'
     run_tool([
-        CONFIG,
-        str(ckpt), img, '--out-dir',
+        tiny_spml.config,
+        str(tiny_spml.checkpoint), img, '--out-dir',
         str(out), '--device', 'cpu', '--long-side', '200', '--walk-stride',
         '2', '--scribbles',
         osp.join(voc_fixture, 'pascal_2012_scribble'), '--cfg-options'

@@ -57,11 +57,9 @@ class SPMLClassifierRefitHook(Hook):
 
     def build_dataset(self, runner):
         """The ``train`` split with the whole-image pipeline."""
-        from mmscribble.datasets.split_builder import build_split_dataset
         from mmscribble.models.utils.spml_classifier_refit import \
-            WHOLE_IMAGE_PIPELINE
-        return build_split_dataset(
-            runner.cfg, 'train', pipeline=WHOLE_IMAGE_PIPELINE)
+            whole_training_images
+        return whole_training_images(runner.cfg)
 
     def after_train_iter(self,
                          runner,

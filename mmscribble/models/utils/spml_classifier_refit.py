@@ -34,6 +34,36 @@ WHOLE_IMAGE_PIPELINE = [
 ]
 
 
+def whole_training_images(cfg):
+    """The config's ``train`` split with :data:`WHOLE_IMAGE_PIPELINE`, as
+    the refit and the pseudo-label step read it."""
+    from mmscribble.datasets.split_builder import build_split_dataset
+    return build_split_dataset(cfg, 'train', pipeline=WHOLE_IMAGE_PIPELINE)
+
+
+def load_spml_stage1(config: str,
+                     checkpoint: str,
+                     device: str,
+                     cfg_options=None):
+    """An SPML stage-1 segmentor (eval mode) and its whole training images.
+
+    Returns:
+        tuple: the model (:func:`~mmscribble.apis.inference.load_segmentor`
+        with an ``SPMLHead`` required) and :func:`whole_training_images` of
+        the config with ``cfg_options`` merged.
+    """
+    from mmengine.config import Config
+
+    from mmscribble.apis.inference import load_segmentor
+    from mmscribble.models.heads.spml_head import SPMLHead
+    model = load_segmentor(
+        config, checkpoint, device, cfg_options, head_type=SPMLHead)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return model, whole_training_images(cfg)
+
+
 @torch.no_grad()
 def labeled_embeddings(
         model,
