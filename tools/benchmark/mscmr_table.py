@@ -53,7 +53,7 @@ WORK_DIR = osp.join('work_dirs', 'benchmark', 'mscmr')
 OUT = osp.join('work_dirs', 'benchmark', 'mscmr_table.md')
 # The options of every run (prepare_config, run_row).
 RUN_OPTIONS = ('cfg_options', 'data_root', 'nifti_root', 'split', 'iters',
-               'threads', 'device', 'channels_last')
+               'crop', 'threads', 'device', 'channels_last')
 
 
 def _add_row_options(parser):
@@ -78,12 +78,21 @@ def _add_row_options(parser):
         default=None,
         help='training iterations (default: each config\'s; for smoke runs)')
     parser.add_argument(
+        '--crop',
+        type=positive_int,
+        default=None,
+        metavar='N',
+        help='train on NxN crops (every row: the training pipeline\'s random '
+        'crop and the data preprocessor\'s pad size; default: each '
+        f'config\'s; --converged: {converged.CROP})')
+    parser.add_argument(
         '--converged',
         action='store_true',
         help=f'the converged comparison: its rows ({", ".join(converged.ROWS)}'
         f'; --only / --section narrow them), {converged.ITERS} iterations '
-        '(unless --iters), --bf16 --channels-last, 3 seeds for pce, urss '
-        'and softsl (and their -lcc rows), 1 for the others '
+        f'(unless --iters) on {converged.CROP}x{converged.CROP} crops '
+        '(unless --crop), --bf16 --channels-last, 3 seeds for pce, urss, '
+        'softsl and spml-stage1 (and their -lcc rows), 1 for the others '
         '(--first-seed K / --seeds N: seeds K .. K+N-1 of each row\'s), '
         f'work folder {converged.WORK_DIR}')
     parser.add_argument(
@@ -197,6 +206,7 @@ def parse_args(argv=None):
     if args.converged:
         args.bf16 = args.channels_last = True
         args.iters = args.iters or converged.ITERS
+        args.crop = args.crop or converged.CROP
         args.only = args.only or list(converged.ROWS)
         args.work_dir = args.work_dir or converged.WORK_DIR
         args.out = args.out or converged.OUT

@@ -247,6 +247,44 @@ def scale_schedule(cfg, iters):
         cfg.default_hooks.logger.get('interval', 10), iters)
 
 
+def set_crop(cfg, size):
+    """Train ``cfg`` on ``size`` x ``size`` crops.
+
+    Sets ``crop_size`` of every transform of the training data that has
+    one (the random crop, wherever the dataset nests its pipeline), the
+    data preprocessor's pad ``size`` and the config's ``crop_size``
+    variable (recorded with each run). A config already at ``size`` is
+    left as it was, so its runs are reused.
+
+    Raises:
+        UsageError: the training pipeline has no transform with a
+            ``crop_size``, so the option would change nothing.
+    """
+    crop = (int(size), int(size))
+    found = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            if 'crop_size' in node and 'type' in node:
+                node['crop_size'] = crop
+                found.append(node['type'])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    visit(cfg.train_dataloader)
+    if not found:
+        raise UsageError(
+            f'--crop {size}: the training pipeline of {cfg.filename} has no '
+            'transform with a crop_size')
+    pre = cfg.model.get('data_preprocessor', None)
+    if pre is not None and pre.get('size', None) is not None:
+        pre['size'] = crop
+    cfg.crop_size = crop
+
+
 def split_overrides(split):
     """The ``--cfg-options`` keys that score ``split`` with tools/test.py."""
     return {
@@ -268,8 +306,9 @@ def prepare_config(row, args, work_dir, seed=None):
         row (dict): a row of :func:`discover`.
         args (dict): the table's options: ``cfg_options`` (mmengine
             ``DictAction`` strings), ``data_root``, ``nifti_root``,
-            ``split``, ``iters`` (None: the config's), ``channels_last``
-            (optional: add ``ChannelsLastHook``).
+            ``split``, ``iters`` (None: the config's), ``crop``
+            (optional: :func:`set_crop`), ``channels_last`` (optional: add
+            ``ChannelsLastHook``).
         work_dir (str): the run's folder ('' for checks and hashes).
         seed (int, optional): ``randomness.seed`` (default: the config's).
 
@@ -296,6 +335,8 @@ def prepare_config(row, args, work_dir, seed=None):
                 ev['nifti_root'] = args['nifti_root']
     if args['iters']:
         scale_schedule(cfg, args['iters'])
+    if args.get('crop'):
+        set_crop(cfg, args['crop'])
     if args.get('channels_last'):
         cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
             dict(type='ChannelsLastHook')
