@@ -269,6 +269,44 @@ def test_scale_schedule_keeps_proportions():
     assert all(s['end'] > s['begin'] for s in cfg.param_scheduler)
 
 
+@pytest.mark.parametrize('rid', ['pce', 'spml-stage1', 'blpseg'])
+def test_crop_sets_the_random_crop_and_the_pad_size(rid):
+    """--crop N: the random crop of the training pipeline and the
+    preprocessor's pad size become N x N and nothing else changes; at a
+    config's own size the prepared config (and so the hash of its finished
+    runs) is the one without the option."""
+    row = next(r for r in ROWS if r['id'] == rid)
+    plain = rows.prepare_config(row, OPTS, '', seed=0)
+    same = rows.prepare_config(row, dict(OPTS, crop=161), '', seed=0)
+    assert rows.config_hash(same) == rows.config_hash(plain)
+    big = rows.prepare_config(row, dict(OPTS, crop=212), '', seed=0)
+    crops = [
+        t for t in big.train_dataloader.dataset.pipeline if 'crop_size' in t
+    ]
+    assert [t['type'] for t in crops] == ['ScribbleRandomCrop']
+    assert tuple(crops[0]['crop_size']) == (212, 212)
+    assert tuple(big.model.data_preprocessor.size) == (212, 212)
+    assert tuple(big.crop_size) == (212, 212)  # what result.json records
+    # The rest of the config is the row's.
+    a, b = plain.to_dict(), big.to_dict()
+    for d in (a, b):
+        d['model']['data_preprocessor'].pop('size')
+        d.pop('crop_size')
+        for t in d['train_dataloader']['dataset']['pipeline']:
+            t.pop('crop_size', None)
+    assert a == b
+
+
+def test_crop_without_a_crop_transform_is_an_error():
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(pipeline=[dict(type='LoadImageFromFile')])),
+            model=dict()))
+    with pytest.raises(rows.UsageError, match='--crop 212: .*crop_size'):
+        rows.set_crop(cfg, 212)
+
+
 def test_split_is_one_override():
     cfg = cfg_of(ROWS[0])
     cfg.merge_from_dict(rows.split_overrides('train'))

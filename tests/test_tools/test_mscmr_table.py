@@ -81,16 +81,17 @@ def test_channels_last_adds_the_hook_and_a_new_key():
 def test_converged_preset_sets_the_schedule_speed_rows_and_seeds():
     from mmscribble.benchmark.mscmr import converged
     args = tool.parse_args(['--converged'])
-    assert (args.iters, args.channels_last, args.only,
-            args.work_dir) == (1920, True, list(converged.ROWS),
+    assert (args.iters, args.crop, args.channels_last, args.only,
+            args.work_dir) == (1920, 212, True, list(converged.ROWS),
                                converged.WORK_DIR)
     assert args.cfg_options == list(tool.BF16_OPTIONS)
     # given options win; without --converged nothing changes
-    args = tool.parse_args(['--converged', '--iters', '20', '--only', 'pce'])
-    assert (args.iters, args.only) == (20, ['pce'])
+    args = tool.parse_args(
+        ['--converged', '--iters', '20', '--only', 'pce', '--crop', '161'])
+    assert (args.iters, args.only, args.crop) == (20, ['pce'], 161)
     plain = tool.parse_args([])
-    assert (plain.iters, plain.channels_last, plain.seeds,
-            plain.work_dir) == (None, False, None,
+    assert (plain.iters, plain.crop, plain.channels_last, plain.seeds,
+            plain.work_dir) == (None, None, False, None,
                                 osp.join('work_dirs', 'benchmark', 'mscmr'))
     by_id = {r['id']: r for r in ROWS}
     assert set(converged.ROWS) <= set(by_id)

@@ -277,8 +277,9 @@ def set_crop(cfg, size):
     visit(cfg.train_dataloader)
     if not found:
         raise UsageError(
-            f'--crop {size}: the training pipeline of {cfg.filename} has no '
-            'transform with a crop_size')
+            f'--crop {size}: the training pipeline of '
+            f'{cfg.filename or "the config"} has no transform with a '
+            'crop_size')
     pre = cfg.model.get('data_preprocessor', None)
     if pre is not None and pre.get('size', None) is not None:
         pre['size'] = crop
