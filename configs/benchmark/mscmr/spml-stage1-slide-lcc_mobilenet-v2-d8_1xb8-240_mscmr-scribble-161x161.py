@@ -1,0 +1,23 @@
+# MSCMR benchmark, SPML stage 1 tested with sliding 161x161 windows
+# (mmseg's model.test_cfg mode='slide', stride 107: 4 windows per 212x212
+# slice, logits averaged) and the largest-component clean-up:
+# the network is trained on 161x161 crops and, tested on the whole slice,
+# loses a tenth of its mean Dice to that train / test size mismatch
+# (docs/convergence.md#the-crop-size-is-a-test-time-mismatch). No training
+# of its own: the table tool tests the spml-stage1 row's checkpoint of the same
+# seed (checkpoint_of). No control, as spml-stage1: no partial CE
+# row has its head.
+_base_ = './spml-stage1_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
+model = dict(
+    test_cfg=dict(
+        mode='slide',
+        crop_size=(161, 161),
+        stride=(107, 107),
+        largest_component=dict(connectivity=4)))
+benchmark = dict(
+    method='SPML stage 1, sliding-window test + largest component',
+    labels='scribbles',
+    baseline=False,
+    section='recipe',
+    control=None,
+    checkpoint_of='spml-stage1')
