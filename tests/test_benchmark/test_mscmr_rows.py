@@ -269,12 +269,14 @@ def test_scale_schedule_keeps_proportions():
     assert all(s['end'] > s['begin'] for s in cfg.param_scheduler)
 
 
-@pytest.mark.parametrize('rid', ['pce', 'spml-stage1', 'blpseg'])
+@pytest.mark.parametrize('rid',
+                         ['pce', 'spml-stage1', 'blpseg', 'pce-slide-lcc'])
 def test_crop_sets_the_random_crop_and_the_pad_size(rid):
-    """--crop N: the random crop of the training pipeline and the
-    preprocessor's pad size become N x N and nothing else changes; at a
-    config's own size the prepared config (and so the hash of its finished
-    runs) is the one without the option."""
+    """--crop N: the random crop of the training pipeline, the
+    preprocessor's pad size and a sliding-window test's window become
+    N x N and nothing else changes; at a config's own size the prepared
+    config (and so the hash of its finished runs) is the one without the
+    option."""
     row = next(r for r in ROWS if r['id'] == rid)
     plain = rows.prepare_config(row, OPTS, '', seed=0)
     same = rows.prepare_config(row, dict(OPTS, crop=161), '', seed=0)
@@ -287,14 +289,51 @@ def test_crop_sets_the_random_crop_and_the_pad_size(rid):
     assert tuple(crops[0]['crop_size']) == (212, 212)
     assert tuple(big.model.data_preprocessor.size) == (212, 212)
     assert tuple(big.crop_size) == (212, 212)  # what result.json records
+    slide = plain.model.test_cfg.mode == 'slide'
+    assert big.model.test_cfg.get('crop_size') == ((212, 212)
+                                                   if slide else None)
     # The rest of the config is the row's.
     a, b = plain.to_dict(), big.to_dict()
     for d in (a, b):
         d['model']['data_preprocessor'].pop('size')
+        d['model']['test_cfg'].pop('crop_size', None)
         d.pop('crop_size')
         for t in d['train_dataloader']['dataset']['pipeline']:
             t.pop('crop_size', None)
     assert a == b
+
+
+def test_slide_rows_retest_their_source_with_windows_of_the_crop():
+    """A -slide row tests its source's checkpoint with 161x161 windows
+    (the training crop), and only that (and the clean-up for -lcc);
+    its control is partial CE tested the same way on the same network."""
+    by_id = {r['id']: r for r in ROWS}
+    slides = [r for r in ROWS if '-slide' in r['id']]
+    assert {r['id'] for r in slides} >= {
+        'pce-slide', 'pce-slide-lcc', 'urss-slide-lcc', 'softsl-slide-lcc',
+        'cdsp-slide-lcc', 'spml-stage1-slide-lcc', 'spml-slide-lcc',
+        'pce-upernet-slide-lcc', 'blpseg-slide-lcc'
+    }
+    for row in slides:
+        src = row['id'].split('-slide')[0]
+        assert row['checkpoint_of'] == src, row['id']
+        cfg, base = cfg_of(row), cfg_of(by_id[src])
+        lcc = row['id'].endswith('-lcc')
+        want = dict(mode='slide', crop_size=(161, 161), stride=(107, 107))
+        if lcc:
+            want['largest_component'] = dict(connectivity=4)
+        assert cfg.model.test_cfg == want, row['id']
+        assert tuple(base.crop_size) == (161, 161)
+        cfg.model.test_cfg = base.model.test_cfg
+        assert cfg.model == base.model, row['id']
+        assert cfg.train_dataloader == base.train_dataloader, row['id']
+        ctl = row['control']
+        if ctl is None:  # a control itself, or no partial CE has its head
+            assert src in ('spml-stage1', 'pce-upernet'), row['id']
+        elif src == 'pce':
+            assert ctl == ('pce-lcc' if lcc else 'pce'), row['id']
+        else:
+            assert ctl == by_id[by_id[src]['control']]['id'] + '-slide-lcc'
 
 
 def test_crop_without_a_crop_transform_is_an_error():

@@ -83,15 +83,14 @@ def _add_row_options(parser):
         default=None,
         metavar='N',
         help='train on NxN crops (every row: the training pipeline\'s random '
-        'crop and the data preprocessor\'s pad size; default: each '
-        f'config\'s; --converged: {converged.CROP})')
+        'crop, the data preprocessor\'s pad size and the window of a '
+        'sliding-window test; default: each config\'s, 161)')
     parser.add_argument(
         '--converged',
         action='store_true',
         help=f'the converged comparison: its rows ({", ".join(converged.ROWS)}'
         f'; --only / --section narrow them), {converged.ITERS} iterations '
-        f'(unless --iters) on {converged.CROP}x{converged.CROP} crops '
-        '(unless --crop), --bf16 --channels-last, 3 seeds for pce, urss, '
+        '(unless --iters), --bf16 --channels-last, 3 seeds for pce, urss, '
         'softsl and spml-stage1 (and their -lcc rows), 1 for the others '
         '(--first-seed K / --seeds N: seeds K .. K+N-1 of each row\'s), '
         f'work folder {converged.WORK_DIR}')
@@ -206,7 +205,6 @@ def parse_args(argv=None):
     if args.converged:
         args.bf16 = args.channels_last = True
         args.iters = args.iters or converged.ITERS
-        args.crop = args.crop or converged.CROP
         args.only = args.only or list(converged.ROWS)
         args.work_dir = args.work_dir or converged.WORK_DIR
         args.out = args.out or converged.OUT

@@ -252,9 +252,12 @@ def set_crop(cfg, size):
 
     Sets ``crop_size`` of every transform of the training data that has
     one (the random crop, wherever the dataset nests its pipeline), the
-    data preprocessor's pad ``size`` and the config's ``crop_size``
-    variable (recorded with each run). A config already at ``size`` is
-    left as it was, so its runs are reused.
+    data preprocessor's pad ``size``, the window of a sliding-window test
+    (``model.test_cfg.mode='slide'``: the network is tested on windows of
+    the size it was trained on; a window as large as the slice is one
+    whole-slice pass) and the config's ``crop_size`` variable (recorded
+    with each run). A config already at ``size`` is left as it was, so
+    its runs are reused.
 
     Raises:
         UsageError: the training pipeline has no transform with a
@@ -283,6 +286,9 @@ def set_crop(cfg, size):
     pre = cfg.model.get('data_preprocessor', None)
     if pre is not None and pre.get('size', None) is not None:
         pre['size'] = crop
+    test_cfg = cfg.model.get('test_cfg', None) or {}
+    if test_cfg.get('mode', None) == 'slide':
+        test_cfg['crop_size'] = crop
     cfg.crop_size = crop
 
 
