@@ -54,8 +54,24 @@ def test_spml_time_counts_stage_1_and_the_pseudo_labels():
             pseudo_labels_of='pce',
             pseudo_label_tool='segmentor'),
     ]
+    # A test-only row of stage 2 (its config inherits stage 2's
+    # pseudo_labels_of) keeps stage 2's time parts from its source.
+    from mmscribble.benchmark.mscmr.runs import source_time_parts
+    retest = dict(
+        fake_run(0, dict(A=flat(0.7)), train_s=60.0),
+        **source_time_parts(two))
+    rows.append(
+        table_row(
+            'spml-slide-lcc',
+            'S2 retested', [retest],
+            control='pce',
+            checkpoint_of='spml',
+            pseudo_labels_of='spml-stage1',
+            pseudo_label_tool='spml'))
+    assert source_time_parts(one) == {}
     assert stats.run_time(rows[2], two) == 210.0
     assert stats.run_time(rows[3], cdsp) == 60.0
+    assert stats.run_time(rows[4], retest) == 210.0
     table = report.make_table(rows, INFO)
     cells = {
         x.split('|')[1].split()[0]: [c.strip() for c in x.split('|')[1:-1]]
@@ -64,6 +80,7 @@ def test_spml_time_counts_stage_1_and_the_pseudo_labels():
     }
     # train time (min), s / iter (its own), time vs baseline (210 / 60 s)
     assert cells['spml'][-3:] == ['3.5', '0.50', '3.50']
+    assert cells['spml-slide-lcc'][-3:] == ['3.5', '0.50', '3.50']
     assert cells['spml-stage1'][-3:] == ['2.0', '0.50', '2.00']
     assert cells['cdsp'][-3:] == ['1.0', '0.50', '1.00']
     assert ('`spml`: train time = the training of `spml-stage1` + the '
