@@ -2,11 +2,12 @@
 # (mmseg's model.test_cfg mode='slide', stride 107: 4 windows per 212x212
 # slice, logits averaged) and the largest-component clean-up:
 # the network is trained on 161x161 crops and, tested on the whole slice,
-# loses a tenth of its mean Dice to that train / test size mismatch
+# loses 0.09-0.17 of its mean Dice to that train / test size mismatch
 # (docs/convergence.md#the-crop-size-is-a-test-time-mismatch). No training
 # of its own: the table tool tests the blpseg row's checkpoint of the same
-# seed (checkpoint_of). Its control is pce-slide-lcc, partial CE tested
-# the same way, so the paired difference is the method's.
+# seed (checkpoint_of). Its control is pce-upernet-slide-lcc, partial CE
+# on BLPSeg's UPerNet network tested the same way, so the paired
+# difference is the method's.
 _base_ = './blpseg_upernet_mobilenet-v2-d8_1xb8-240_mscmr-scribble-161x161.py'
 model = dict(
     test_cfg=dict(

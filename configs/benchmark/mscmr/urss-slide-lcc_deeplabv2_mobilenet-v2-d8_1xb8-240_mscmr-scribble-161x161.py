@@ -2,7 +2,7 @@
 # (mmseg's model.test_cfg mode='slide', stride 107: 4 windows per 212x212
 # slice, logits averaged) and the largest-component clean-up:
 # the network is trained on 161x161 crops and, tested on the whole slice,
-# loses a tenth of its mean Dice to that train / test size mismatch
+# loses 0.09-0.17 of its mean Dice to that train / test size mismatch
 # (docs/convergence.md#the-crop-size-is-a-test-time-mismatch). No training
 # of its own: the table tool tests the urss row's checkpoint of the same
 # seed (checkpoint_of). Its control is pce-slide-lcc, partial CE tested

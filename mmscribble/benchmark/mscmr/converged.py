@@ -7,8 +7,8 @@ under bfloat16 autocast with channels_last weights (2.2x a float32 step
 on one CPU thread here, val Dice not worse), and tests each network on
 the whole slice and with sliding 161x161 windows plus the
 largest-component clean-up (the ``-slide-lcc`` rows: a network trained
-on 161x161 crops loses up to a tenth of its mean Dice when it is tested
-on the whole 212x212 slice, a train / test size mismatch; the clean-up
+on 161x161 crops loses 0.09-0.17 of its mean Dice when it is tested on
+the whole 212x212 slice, a train / test size mismatch; the clean-up
 was the one recipe change whose interval excluded 0; docs/convergence.md).
 The schedule: partial CE stops
 improving at 960 iterations, but soft self-labeling gained +0.025 from
